@@ -1,0 +1,360 @@
+"""The scenario file format: one pydantic model per entity of MODEL.md.
+
+Each field is declared once here; the JSON Schema (`iadsim schema`), the docs and the
+validation messages all come from these declarations. Units are part of the field name
+(`range_km`, `time_s`, `alt_m`); values are plain numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Rate = Annotated[float, Field(ge=0.0, description="Events per second; .inf means at once.")]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Strict(BaseModel):
+    """Base for every scenario model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- distributions -------------------------------------------------------------------------
+
+
+class Fixed(Strict):
+    """Always the same value."""
+
+    dist: Literal["fixed"]
+    value: NonNegative
+
+
+class Exponential(Strict):
+    """Exponential with the given mean (memoryless delays, service times)."""
+
+    dist: Literal["exponential"]
+    mean: Positive
+
+
+class Uniform(Strict):
+    """Uniform between low and high."""
+
+    dist: Literal["uniform"]
+    low: NonNegative
+    high: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
+        return self
+
+
+class Triangular(Strict):
+    """Triangular with low, mode and high."""
+
+    dist: Literal["triangular"]
+    low: NonNegative
+    mode: NonNegative
+    high: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError("expected low <= mode <= high")
+        return self
+
+
+class LogNormal(Strict):
+    """Log-normal with the given median and log-scale sigma."""
+
+    dist: Literal["lognormal"]
+    median: Positive
+    sigma: NonNegative
+
+
+Distribution = Annotated[
+    Fixed | Exponential | Uniform | Triangular | LogNormal, Field(discriminator="dist")
+]
+Duration = Annotated[
+    NonNegative | Distribution,
+    Field(description="Seconds: a number, or a distribution {dist: exponential, mean: …}."),
+]
+
+
+# --- readiness -----------------------------------------------------------------------------
+
+
+class Readiness(Strict):
+    """Readiness probabilities, each drawn once per run (MODEL.md, Readiness)."""
+
+    available: Probability | None = Field(None, description="Maintained and working.")
+    deployed: Probability | None = Field(None, description="Not in storage.")
+    emitting: Probability | None = Field(None, description="Radar switched on (sensors).")
+    connected: Probability | None = Field(
+        None, description="Sensor linked to its command post or fire unit (sensors)."
+    )
+    trained: Probability | None = Field(None, description="Crew skilled (fire units).")
+
+
+READINESS_FACTORS = ("available", "deployed", "emitting", "connected", "trained")
+
+
+# --- entities ------------------------------------------------------------------------------
+
+
+class Located(Strict):
+    id: Identifier
+    type: str | None = Field(None, description="A catalog type whose figures are the defaults.")
+    lat: Latitude
+    lon: Longitude
+    readiness: Readiness = Field(default_factory=Readiness)
+
+
+class Sensor(Located):
+    """A radar: search radars report to a command post, fire-control radars serve a unit."""
+
+    role: Literal["search", "fire_control"]
+    height_m: NonNegative = Field(10.0, description="Antenna height above ground.")
+    range_km: Positive = Field(description="Detection range against a 1 m² target.")
+    detect_rate: Rate = Field(description="Detection rate while a target is in coverage.")
+    command_post: str | None = Field(None, description="Command post it reports to (search).")
+
+
+class CommandPost(Strict):
+    """A C2 node: receives tracks, issues engagement orders."""
+
+    id: Identifier
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    authority: Literal["central", "delegated", "autonomous"] = "central"
+    orders_prob: Probability = Field(1.0, description="Chance it issues any orders in a run.")
+    report_delay_s: NonNegative = 0.0
+    decision_delay: Duration = 0.0
+    autonomous_delay_s: NonNegative = Field(
+        2.0, description="Fixed decision delay under autonomous authority."
+    )
+    readiness: Readiness = Field(default_factory=Readiness)
+
+
+class FireUnit(Located):
+    """A SAM battery or MANPADS team."""
+
+    height_m: NonNegative = 0.0
+    unit_type: str | None = Field(
+        None, description="Label for observables' [unit_type=…]; defaults to the catalog type."
+    )
+    command_post: str | None = Field(
+        None, description="Its command post; none means it engages on its own acquisition."
+    )
+    guidance: Literal["radar", "infrared"]
+    fire_control_radar: str | None = Field(None, description="Sensor id (radar guidance).")
+    acquire_rate: Rate | None = Field(None, description="Own acquisition rate (infrared).")
+    min_range_km: NonNegative = 0.0
+    max_range_km: Positive
+    min_alt_m: NonNegative = 0.0
+    max_alt_m: Positive
+    channels: Annotated[int, Field(ge=1)] = 1
+    missiles: Annotated[int, Field(ge=0)]
+    salvo: Annotated[int, Field(ge=1)] = 1
+    launch_reliability: Probability = 1.0
+    pk: Probability | dict[str, Probability] = Field(
+        description="Single-shot kill probability, or {default: …, helicopter: …} by class."
+    )
+    engagement_time: Duration | None = Field(
+        None, description="Channel hold time; default acquisition_time_s + flyout."
+    )
+    acquisition_time_s: NonNegative = 5.0
+    missile_speed_mps: Positive = 1000.0
+    shoot_look_shoot: bool = False
+
+    @model_validator(mode="after")
+    def _envelope(self) -> FireUnit:
+        if self.min_range_km >= self.max_range_km:
+            raise ValueError(
+                f"impossible envelope: min_range_km ({self.min_range_km}) must be below "
+                f"max_range_km ({self.max_range_km})"
+            )
+        if self.min_alt_m >= self.max_alt_m:
+            raise ValueError(
+                f"impossible envelope: min_alt_m ({self.min_alt_m}) must be below "
+                f"max_alt_m ({self.max_alt_m})"
+            )
+        if self.guidance == "radar" and self.fire_control_radar is None:
+            raise ValueError("a radar-guided unit needs fire_control_radar (a sensor id)")
+        if self.guidance == "infrared" and self.acquire_rate is None:
+            raise ValueError("an infrared unit needs acquire_rate (per second)")
+        if isinstance(self.pk, dict) and "default" not in self.pk:
+            bad = sorted(set(self.pk) - set(THREAT_CLASSES))
+            if bad:
+                raise ValueError(f"pk keys must be threat classes or 'default', got {bad}")
+        return self
+
+
+THREAT_CLASSES = ("fixed_wing", "helicopter", "drone", "cruise_missile")
+
+
+class Waypoint(Strict):
+    """A route point; the leg to it is flown at speed_mps, or it is reached at time_s."""
+
+    lat: Latitude
+    lon: Longitude
+    alt_m: NonNegative = Field(description="Altitude above ground.")
+    speed_mps: Positive | None = None
+    time_s: NonNegative | None = Field(None, description="Seconds after the flight's start.")
+
+
+class Flight(Strict):
+    """What threats and streams share: the aircraft and their route."""
+
+    id: Identifier
+    type: str | None = None
+    threat_class: Literal["fixed_wing", "helicopter", "drone", "cruise_missile"] = Field(
+        alias="class"
+    )
+    count: Annotated[int, Field(ge=1)] = 1
+    rcs_m2: Positive
+    speed_mps: Positive | None = Field(None, description="Default leg speed.")
+    route: list[Waypoint] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _timed(self) -> Flight:
+        if self.route and self.route[0].time_s not in (None, 0.0):
+            raise ValueError("the first waypoint is the start: its time_s must be 0 or absent")
+        last = 0.0
+        for i, wp in enumerate(self.route[1:], start=1):
+            if wp.time_s is None and wp.speed_mps is None and self.speed_mps is None:
+                raise ValueError(f"route[{i}] needs speed_mps or time_s (or set the flight's)")
+            if wp.time_s is not None:
+                if wp.time_s <= last:
+                    raise ValueError(f"route[{i}].time_s must increase along the route")
+                last = wp.time_s
+        return self
+
+
+class Threat(Flight):
+    """A flight of `count` aircraft starting at start_s."""
+
+    start_s: NonNegative = 0.0
+
+
+class Stream(Flight):
+    """Poisson arrivals of flights over [start_s, end_s], each flying the same route."""
+
+    rate_per_s: Positive
+    start_s: NonNegative = 0.0
+    end_s: NonNegative
+
+    @model_validator(mode="after")
+    def _window(self) -> Stream:
+        if self.end_s <= self.start_s:
+            raise ValueError("end_s must be after start_s")
+        return self
+
+
+class Strike(Strict):
+    """At time_s, destroys the target with probability p_destroy."""
+
+    id: Identifier | None = None
+    target: str
+    time_s: NonNegative
+    p_destroy: Probability = 1.0
+
+
+class Point(Strict):
+    lat: Latitude
+    lon: Longitude
+
+
+class Area(Point):
+    radius_km: Positive
+
+
+class Selection(Strict):
+    """Which entities an effect or override applies to; the union of what is named."""
+
+    ids: list[str] = Field(default_factory=list)
+    types: list[str] = Field(default_factory=list)
+    kinds: list[Literal["sensor", "command_post", "fire_unit"]] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    area: Area | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> Selection:
+        if not (self.ids or self.types or self.kinds or self.groups or self.area or self.all):
+            raise ValueError("select at least one of ids, types, kinds, groups, area, all")
+        return self
+
+
+class ElectronicAttack(Strict):
+    """Jamming, cyber or an unknown weapon, active over [start_s, end_s]."""
+
+    id: Identifier
+    start_s: NonNegative = 0.0
+    end_s: float = math.inf
+    targets: Selection
+    detect_factor: NonNegative = 1.0
+    link_cut_prob: Probability = 0.0
+    disable_prob: Probability = 0.0
+    pk_factor: NonNegative = 1.0
+
+    @model_validator(mode="after")
+    def _window(self) -> ElectronicAttack:
+        if self.end_s <= self.start_s:
+            raise ValueError("end_s must be after start_s")
+        return self
+
+
+class Override(Strict):
+    """Set readiness factors (and orders_prob) on a selection of entities."""
+
+    select: Selection
+    set: ProfileValues
+
+
+class ProfileValues(Readiness):
+    orders_prob: Probability | None = None
+
+
+class Profile(Strict):
+    description: str = ""
+    overrides: list[Override] = Field(default_factory=list)
+
+
+class Scenario(Strict):
+    """An air-defence scenario: the defence, the raid, and readiness profiles."""
+
+    name: Identifier
+    description: str = ""
+    reference: Point | None = Field(
+        None, description="Origin of the local east-north-up frame; default: the first sensor."
+    )
+    duration_s: Positive
+    untrained_crew_factor: Probability = Field(
+        0.5, description="Multiplies pk and launch_reliability when a crew is untrained."
+    )
+    readiness: Readiness = Field(default_factory=Readiness, description="Defaults for all.")
+    sensors: list[Sensor] = Field(default_factory=list)
+    command_posts: list[CommandPost] = Field(default_factory=list)
+    fire_units: list[FireUnit] = Field(default_factory=list)
+    threats: list[Threat] = Field(default_factory=list)
+    streams: list[Stream] = Field(default_factory=list)
+    strikes: list[Strike] = Field(default_factory=list)
+    electronic_attack: list[ElectronicAttack] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="Named groups of entity ids."
+    )
+    group_readiness: dict[str, Readiness] = Field(default_factory=dict)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+
+Override.model_rebuild()
