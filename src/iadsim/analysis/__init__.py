@@ -1,0 +1,1 @@
+"""Analyses of Results: summaries, attribution, sensitivity, inference."""

@@ -1,0 +1,87 @@
+"""Observables (MODEL.md) and their means with 95% confidence intervals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Results
+
+DEFAULT_OBSERVABLES = (
+    "threats", "threats_killed", "leakers", "engagements", "launches",
+    "launches[guidance=radar]", "launches[guidance=infrared]", "launch_failures", "misses",
+    "missiles_fired", *LINKS,
+)
+_FILTER_KEYS = ("guidance", "unit_type", "id")
+_NAME = re.compile(r"^(?P<base>[a-z_]+)(\[(?P<key>[a-z_]+)=(?P<value>[^\]]+)\])?$")
+_Z95 = 1.959963984540054
+
+
+class UnknownObservable(ValueError):
+    """An observable name that the results cannot answer."""
+
+
+def observable(results: Results, name: str) -> np.ndarray:
+    """Per-replication values of a named observable, e.g. `launches[guidance=radar]`."""
+    m = _NAME.match(name.strip())
+    if not m:
+        raise UnknownObservable(f"cannot read observable {name!r}; expected NAME or "
+                                f"NAME[key=value]")
+    base, key, value = m["base"], m["key"], m["value"]
+    if key is None:
+        if base == "threats":
+            return results.threats.astype(float)
+        if base == "threats_killed":
+            return results.killed.astype(float)
+        if base == "leakers":
+            return results.leakers.astype(float)
+        if base in LINKS:
+            return results.links[:, LINKS.index(base)].astype(float)
+    if base in UNIT_COUNTS:
+        units = np.ones(len(results.info.unit_ids), dtype=bool)
+        if key is not None:
+            if key not in _FILTER_KEYS:
+                raise UnknownObservable(f"{name!r}: filter by one of {', '.join(_FILTER_KEYS)}")
+            labels = {"guidance": results.info.unit_guidance, "unit_type": results.info.unit_types,
+                      "id": results.info.unit_ids}[key]
+            units = np.array([label == value for label in labels], dtype=bool)
+        return results.unit_counts[:, UNIT_COUNTS.index(base), units].sum(axis=1).astype(float)
+    raise UnknownObservable(
+        f"unknown observable {name!r}; known: threats, threats_killed, leakers, "
+        f"{', '.join(UNIT_COUNTS)} (with [guidance=…], [unit_type=…] or [id=…]), "
+        f"and the links {', '.join(LINKS)}")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over replications with its 95% confidence interval and standard error."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    se: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high}
+
+
+def estimate(values: np.ndarray) -> Estimate:
+    """Mean and normal-approximation 95% CI (the replications are independent)."""
+    n = len(values)
+    mean = float(values.mean()) if n else float("nan")
+    se = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    half = _Z95 * se if n > 1 else float("nan")
+    return Estimate(mean, mean - half, mean + half, se)
+
+
+def summarize(results: Results, names: tuple[str, ...] = DEFAULT_OBSERVABLES
+              ) -> dict[str, Estimate]:
+    """Estimates of the named observables."""
+    return {name: estimate(observable(results, name)) for name in names}
+
+
+def link_totals(results: Results) -> dict[str, int]:
+    """Failed passages by first broken link, summed over all replications."""
+    return {name: int(results.links[:, i].sum()) for i, name in enumerate(LINKS)}

@@ -1,0 +1,22 @@
+"""Engines: each turns a CompiledScenario and a seed into Results (engine/results.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from iadsim.compile import CompiledScenario
+from iadsim.engine.reference import run_reference
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
+
+Engine = Callable[..., Results]
+ENGINES: dict[str, Engine] = {"reference": run_reference}
+
+__all__ = ["ENGINES", "LINKS", "UNIT_COUNTS", "Results", "RunInfo", "run"]
+
+
+def run(cs: CompiledScenario, runs: int, *, seed: int, engine: str = "reference",
+        progress: Callable[[int], None] | None = None) -> Results:
+    """Run `runs` replications of a compiled scenario with the named engine."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    return ENGINES[engine](cs, runs, seed=seed, progress=progress)

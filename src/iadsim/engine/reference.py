@@ -1,0 +1,397 @@
+"""The reference engine: one replication at a time, written to be read. It is the oracle that
+faster engines must agree with.
+
+A replication runs in three steps (MODEL.md):
+1. draw everything fixed before anything moves: readiness, electronic-attack effects, strikes,
+   stream arrivals;
+2. work out, threat by threat, when each link of the kill chain holds — detection, reporting,
+   orders, fire-control acquisition — which depends on chance but not on other threats;
+3. play the engagements in SimPy, where threats compete for channels and missiles and a kill by
+   one unit ends the others' chances; then record the first broken link of every failed passage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from iadsim.compile import CompiledScenario, CompiledUnit, Entity
+from iadsim.engine.intervals import (
+    ALWAYS,
+    Intervals,
+    StepRate,
+    first_at_or_after,
+    intersect,
+    intersect_all,
+    minus,
+    since,
+    union,
+)
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Replication, Results, RunInfo
+from iadsim.engine.rng import replication_rng
+from iadsim.engine.sampling import sample_duration
+
+AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
+ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
+LINK = {name: i for i, name in enumerate(LINKS)}
+
+
+def run_info(cs: CompiledScenario, seed: int, engine: str) -> RunInfo:
+    """Labels for the results of a run of this compiled scenario."""
+    return RunInfo(
+        scenario=cs.name, profile=cs.profile, seed=seed, engine=engine,
+        unit_ids=tuple(u.id for u in cs.units), unit_types=tuple(u.unit_type for u in cs.units),
+        unit_guidance=tuple(u.guidance for u in cs.units),
+        flight_ids=tuple(f.id for f in cs.flights),
+        entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)))
+
+
+def run_reference(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
+                  progress: Callable[[int], None] | None = None) -> Results:
+    """Run replications first … first + runs − 1 of the scenario."""
+    records = []
+    for r in range(first, first + runs):
+        records.append(simulate_replication(cs, replication_rng(seed, r)))
+        if progress is not None:
+            progress(1)
+    return Results.from_replications(run_info(cs, seed, "reference"), records, first)
+
+
+# --- step 1: the world as drawn before anything moves ------------------------------------------
+
+
+@dataclass
+class World:
+    """Everything in one replication that is fixed before anything moves."""
+
+    ready: dict[str, np.ndarray]  # kind → (n, 5) bool, READINESS_FACTORS
+    issues_orders: np.ndarray  # per command post
+    destroyed_at: dict[str, np.ndarray]  # kind → time destroyed by a strike (inf: never)
+    disabled: dict[Entity, Intervals] = field(default_factory=dict)
+    link_cut: dict[Entity, Intervals] = field(default_factory=dict)
+    detect_factors: dict[Entity, list[tuple[float, float, float]]] = field(default_factory=dict)
+    pk_factors: dict[Entity, list[tuple[float, float, float]]] = field(default_factory=dict)
+    threats: list[tuple[int, float]] = field(default_factory=list)  # (flight, start time)
+
+
+def draw_world(cs: CompiledScenario, rng: np.random.Generator) -> World:
+    """Readiness, orders, electronic-attack effects, strike outcomes and stream arrivals."""
+    ready = {kind: rng.random(p.shape) < p for kind, p in cs.readiness.items()}
+    issues_orders = np.array([rng.random() < c.orders_prob for c in cs.command_posts], dtype=bool)
+    destroyed_at = {kind: np.full(len(p), math.inf) for kind, p in cs.readiness.items()}
+    world = World(ready, issues_orders, destroyed_at)
+    for strike in cs.strikes:
+        if rng.random() < strike.p_destroy and strike.time_s <= cs.duration_s:
+            t = destroyed_at[strike.target.kind]
+            t[strike.target.index] = min(t[strike.target.index], strike.time_s)
+    for attack in cs.attacks:
+        window = (attack.start_s, attack.end_s)
+        for target in attack.targets:
+            if rng.random() < attack.link_cut_prob:
+                world.link_cut.setdefault(target, []).append(window)
+            if rng.random() < attack.disable_prob:
+                world.disabled.setdefault(target, []).append(window)
+            world.detect_factors.setdefault(target, []).append((*window, attack.detect_factor))
+            world.pk_factors.setdefault(target, []).append((*window, attack.pk_factor))
+    for f, flight in enumerate(cs.flights):
+        if flight.stream_rate_per_s > 0:
+            span = flight.stream_end_s - flight.start_s
+            starts = np.sort(flight.start_s + span * rng.random(rng.poisson(
+                flight.stream_rate_per_s * span)))
+        else:
+            starts = np.array([flight.start_s])
+        world.threats += [(f, float(t)) for t in starts for _ in range(flight.count)]
+    return world
+
+
+# --- step 2: when each link holds, threat by threat ----------------------------------------------
+
+
+class Chain:
+    """When each entity is up in one replication, and the kill-chain times derived from it."""
+
+    def __init__(self, cs: CompiledScenario, world: World, rng: np.random.Generator):
+        self.cs, self.world, self.rng = cs, world, rng
+        horizon = [(0.0, cs.duration_s)]
+        self.sensor_on = [self._up(Entity("sensor", i), horizon, (AVAILABLE, DEPLOYED, EMITTING))
+                          for i in range(len(cs.sensors))]
+        self.sensor_link = [minus(self.sensor_on[i] if world.ready["sensor"][i, CONNECTED] else [],
+                                  world.link_cut.get(Entity("sensor", i), []))
+                            for i in range(len(cs.sensors))]
+        self.cp_on = [self._up(Entity("command_post", i), horizon, (AVAILABLE, DEPLOYED))
+                      for i in range(len(cs.command_posts))]
+        self.cp_link = [minus(self.cp_on[i], world.link_cut.get(Entity("command_post", i), []))
+                        for i in range(len(cs.command_posts))]
+        self.unit_ready = [self._up(Entity("fire_unit", i), horizon, (AVAILABLE, DEPLOYED))
+                           for i in range(len(cs.units))]
+        self.search_rate = [StepRate.build(self.sensor_on[i], s.detect_rate,
+                                           world.detect_factors.get(Entity("sensor", i), []))
+                            for i, s in enumerate(cs.sensors)]
+        self.fire_control_rate = [StepRate.build(self.sensor_link[i], s.detect_rate,
+                                                 world.detect_factors.get(Entity("sensor", i), []))
+                                  for i, s in enumerate(cs.sensors)]
+        self.infrared_rate = [StepRate.build(self.unit_ready[i], u.acquire_rate,
+                                             world.detect_factors.get(Entity("fire_unit", i), []))
+                              for i, u in enumerate(cs.units)]
+
+    def _up(self, entity: Entity, horizon: Intervals, factors: tuple[int, ...]) -> Intervals:
+        """Times the entity works: all its readiness factors drawn true, before any strike
+        destroys it, outside the windows in which it is disabled."""
+        if not all(self.world.ready[entity.kind][entity.index, f] for f in factors):
+            return []
+        end = self.world.destroyed_at[entity.kind][entity.index]
+        alive = intersect(horizon, [(-math.inf, end)]) if end < math.inf else horizon
+        return minus(alive, self.world.disabled.get(entity, []))
+
+    def shifted(self, intervals: tuple[tuple[float, float], ...], start: float) -> Intervals:
+        """Route-relative intervals moved to a threat's start and cut to the scenario's end."""
+        return [(a + start, min(b + start, self.cs.duration_s)) for a, b in intervals
+                if a + start <= self.cs.duration_s]
+
+    def command_times(self, flight: int, start: float) -> list[tuple[float | None, float | None,
+                                                                       float | None]]:
+        """Per command post: first detection by one of its search radars, first report, order."""
+        cs = self.cs
+        detected: list[float | None] = [None] * len(cs.command_posts)
+        reported: list[float | None] = [None] * len(cs.command_posts)
+        for s, sensor in enumerate(cs.sensors):
+            if sensor.role != "search" or sensor.command_post < 0:
+                continue
+            c = sensor.command_post
+            for lo, hi in self.shifted(cs.coverage[flight, s], start):
+                t = self.search_rate[s].first_event(self.rng.exponential(), lo, hi)
+                if t is None:
+                    continue
+                detected[c] = _earliest(detected[c], t)
+                sent = first_at_or_after(intersect(self.sensor_link[s], self.cp_link[c]), t)
+                if sent is not None and sent <= hi:
+                    reported[c] = _earliest(reported[c], sent + cs.command_posts[c].report_delay_s)
+        return [(detected[c], reported[c], self._order(c, reported[c]))
+                for c in range(len(cs.command_posts))]
+
+    def _order(self, c: int, reported: float | None) -> float | None:
+        """When the command post orders the engagement of a reported track, if it does."""
+        post = self.cs.command_posts[c]
+        if reported is None or not self.world.issues_orders[c]:
+            return None
+        delay = (post.autonomous_delay_s if post.authority == "autonomous"
+                 else sample_duration(post.decision_delay, self.rng))
+        t = reported + delay
+        for lo, hi in sorted(self.world.disabled.get(Entity("command_post", c), [])):
+            if lo <= t < hi:
+                t = hi
+        return t if t < self.world.destroyed_at["command_post"][c] else None
+
+    def acquisition(self, u: int, flight: int, start: float, lo: float, hi: float) -> Intervals:
+        """When the unit's fire control holds the threat during one envelope passage."""
+        unit = self.cs.units[u]
+        if unit.guidance == "infrared":
+            t = self.infrared_rate[u].first_event(self.rng.exponential(), lo, hi)
+            return [] if t is None else intersect([(t, hi)], self.unit_ready[u])
+        radar = unit.fire_control_radar
+        held: Intervals = []
+        for c_lo, c_hi in intersect([(lo, hi)], self.shifted(self.cs.coverage[flight, radar],
+                                                              start)):
+            t = self.fire_control_rate[radar].first_event(self.rng.exponential(), c_lo, c_hi)
+            if t is not None:
+                held += intersect([(t, c_hi)], self.sensor_link[radar])
+        return union(held)
+
+
+def _earliest(a: float | None, b: float) -> float:
+    return b if a is None else min(a, b)
+
+
+@dataclass
+class Passage:
+    """One threat crossing one unit's envelope, and what happened in it."""
+
+    threat: int
+    unit: int
+    entry: float
+    exit: float
+    ready: Intervals  # when link 1 holds …
+    detected: Intervals  # … links 1–2 …
+    reported: Intervals  # … 1–3 …
+    ordered: Intervals  # … 1–4 …
+    engageable: Intervals  # … and 1–5 hold together
+    outcomes: list[str] = field(default_factory=list)  # per engagement: aborted/no_launch/miss/kill
+    out_of_missiles: bool = False
+    skipped: bool = False  # blocked by "engage a threat at most once" (no shoot-look-shoot)
+    last_resolution: float = -math.inf
+
+
+def plan_passages(cs: CompiledScenario, world: World, chain: Chain) -> list[Passage]:
+    """Every (threat, unit, envelope interval) with the times its links hold."""
+    passages = []
+    for j, (f, start) in enumerate(world.threats):
+        command = chain.command_times(f, start)
+        for u, unit in enumerate(cs.units):
+            for lo, hi in chain.shifted(cs.envelope[f, u], start):
+                passages.append(_passage(cs, chain, command, j, u, unit, f, start, lo, hi))
+    passages.sort(key=lambda p: (p.entry, p.threat, p.unit))
+    return passages
+
+
+def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
+             unit: CompiledUnit, f: int, start: float, lo: float, hi: float) -> Passage:
+    ready = intersect([(lo, hi)], chain.unit_ready[u])
+    acquired = chain.acquisition(u, f, start, lo, hi)
+    own = acquired if unit.own_acquisition_authorises else []
+    detected_at, reported_at, ordered_at = command[unit.command_post] if unit.command_post >= 0 \
+        else (None, None, None)
+    ordered = union(since(ordered_at), own)
+    authorised = ALWAYS if unit.own_acquisition_authorises else since(ordered_at)
+    return Passage(
+        threat=j, unit=u, entry=lo, exit=hi, ready=ready,
+        detected=intersect(ready, union(since(detected_at), own)),
+        reported=intersect(ready, union(since(reported_at), own)),
+        ordered=intersect(ready, ordered),
+        engageable=intersect_all(ready, authorised, acquired))
+
+
+# --- step 3: engagements --------------------------------------------------------------------------
+
+
+class Battle:
+    """The engagements of one replication, played out in SimPy."""
+
+    def __init__(self, cs: CompiledScenario, world: World, chain: Chain,
+                 rng: np.random.Generator):
+        self.cs, self.world, self.chain, self.rng = cs, world, chain, rng
+        self.env = simpy.Environment()
+        self.channels = [simpy.Resource(self.env, capacity=u.channels) for u in cs.units]
+        self.missiles = [u.missiles for u in cs.units]
+        self.counts = np.zeros((len(UNIT_COUNTS), len(cs.units)), dtype=np.int32)
+        n = len(world.threats)
+        self.killed = [self.env.event() for _ in range(n)]
+        self.killer = [-1] * n
+        self.kill_time = [math.nan] * n
+        self.engaged: set[tuple[int, int]] = set()
+
+    def run(self, passages: list[Passage]) -> None:
+        for p in passages:
+            if p.engageable:
+                self.env.process(self._fight(p))
+        self.env.run()
+
+    def _fight(self, p: Passage) -> Generator[simpy.Event, object, None]:
+        """Engage the threat whenever it is engageable and a channel is free, FCFS."""
+        unit = self.cs.units[p.unit]
+        for lo, hi in p.engageable:
+            while max(lo, self.env.now) <= hi:
+                if self.env.now < lo:
+                    yield self.env.timeout(lo - self.env.now)
+                if self.killed[p.threat].triggered:
+                    return
+                if (p.threat, p.unit) in self.engaged and not unit.shoot_look_shoot:
+                    p.skipped = not p.outcomes
+                    return
+                request = self.channels[p.unit].request()
+                if not request.triggered:
+                    if hi > self.env.now:
+                        yield request | self.killed[p.threat] | self.env.timeout(hi - self.env.now)
+                    if not request.triggered:
+                        request.cancel()
+                        if self.killed[p.threat].triggered:
+                            return
+                        break  # left this window while waiting for a channel
+                if self.killed[p.threat].triggered or self.missiles[p.unit] == 0:
+                    self.channels[p.unit].release(request)
+                    p.out_of_missiles = self.missiles[p.unit] == 0
+                    return
+                self.engaged.add((p.threat, p.unit))
+                yield from self._engage(p, unit)
+                self.channels[p.unit].release(request)
+                if p.outcomes[-1] in ("kill", "aborted") or not unit.shoot_look_shoot:
+                    return
+
+    def _engage(self, p: Passage, unit: CompiledUnit) -> Generator[simpy.Event, object, None]:
+        """One engagement: fire a salvo, hold the channel, then resolve each missile."""
+        u, j = p.unit, p.threat
+        fired = min(unit.salvo, self.missiles[u])
+        self.missiles[u] -= fired
+        self.counts[ENGAGEMENTS, u] += 1
+        self.counts[MISSILES_FIRED, u] += fired
+        yield self.env.timeout(self._engagement_time(unit, j))
+        p.last_resolution = self.env.now
+        if self.world.destroyed_at["fire_unit"][u] <= self.env.now:
+            p.outcomes.append("aborted")
+            return
+        crew = 1.0 if self._trained(u) else self.cs.untrained_crew_factor
+        flight = self.world.threats[j][0]
+        p_launch = min(1.0, unit.launch_reliability * crew)
+        p_kill = min(1.0, unit.pk[flight] * crew * self._pk_factor(u))
+        launched = self.rng.random(fired) < p_launch
+        kills = launched & (self.rng.random(fired) < p_kill)
+        self.counts[LAUNCHES, u] += launched.sum()
+        self.counts[LAUNCH_FAILURES, u] += fired - launched.sum()
+        self.counts[MISSES, u] += launched.sum() - kills.sum()
+        if kills.any() and not self.killed[j].triggered:
+            self.counts[KILLS, u] += 1
+            self.killer[j], self.kill_time[j] = u, self.env.now
+            self.killed[j].succeed()
+            p.outcomes.append("kill")
+        else:
+            p.outcomes.append("miss" if launched.any() else "no_launch")
+
+    def _engagement_time(self, unit: CompiledUnit, j: int) -> float:
+        if unit.engagement_time is not None:
+            return sample_duration(unit.engagement_time, self.rng)
+        flight, start = self.world.threats[j]
+        track = self.cs.flights[flight].track
+        distance = float(track.slant_range_m(self.env.now - start, *unit.xyz))
+        return unit.acquisition_time_s + distance / unit.missile_speed_mps
+
+    def _trained(self, u: int) -> bool:
+        """Crew skill; automated command is immune to it (MODEL.md, authority modes)."""
+        return bool(self.world.ready["fire_unit"][u, TRAINED]) or \
+            self.cs.units[u].authority == "autonomous"
+
+    def _pk_factor(self, u: int) -> float:
+        t = self.env.now
+        return math.prod(f for lo, hi, f in self.world.pk_factors.get(Entity("fire_unit", u), [])
+                         if lo <= t < hi)
+
+
+def first_broken_link(p: Passage) -> int:
+    """The first link of the chain that broke in a passage that did not kill (MODEL.md)."""
+    if p.outcomes:
+        return LINK[{"aborted": "unit_ready", "no_launch": "launched",
+                     "miss": "killed"}[p.outcomes[-1]]]
+    if p.out_of_missiles:
+        return LINK["capacity"]
+    for name, held in (("unit_ready", p.ready), ("detected", p.detected),
+                       ("reported", p.reported), ("ordered", p.ordered),
+                       ("fire_control", p.engageable)):
+        if not held:
+            return LINK[name]
+    return LINK["capacity"]
+
+
+def simulate_replication(cs: CompiledScenario, rng: np.random.Generator) -> Replication:
+    """One replication of the scenario (MODEL.md), recorded."""
+    world = draw_world(cs, rng)
+    chain = Chain(cs, world, rng)
+    passages = plan_passages(cs, world, chain)
+    battle = Battle(cs, world, chain, rng)
+    battle.run(passages)
+    record = Replication(
+        unit_counts=battle.counts,
+        destroyed=np.concatenate([world.destroyed_at[k] <= cs.duration_s
+                                  for k in ("sensor", "command_post", "fire_unit")]),
+        threat_flight=[f for f, _ in world.threats],
+        threat_start=[t for _, t in world.threats],
+        killer=battle.killer, kill_time=battle.kill_time)
+    for p in passages:
+        if "kill" in p.outcomes or p.skipped:
+            continue
+        kill_time = battle.kill_time[p.threat]
+        if not math.isnan(kill_time) and kill_time <= max(p.exit, p.last_resolution):
+            continue  # cut short by another unit's kill: not a failure
+        record.passages.append((p.threat, p.unit, first_broken_link(p), p.entry, p.exit))
+    return record
