@@ -172,7 +172,7 @@ def compile_scenario(scenario: Scenario, profile: str | None = None) -> Compiled
                 for f, fl in enumerate(flights)
                 for u, (un, spec) in enumerate(zip(units, scenario.fire_units, strict=True))}
     return CompiledScenario(
-        name=scenario.name, profile=profile or "default", duration_s=scenario.duration_s,
+        name=scenario.name, profile=profile or "base", duration_s=scenario.duration_s,
         untrained_crew_factor=scenario.untrained_crew_factor, sensors=sensors,
         command_posts=command_posts, units=units, flights=flights, strikes=strikes,
         attacks=attacks, readiness=readiness, coverage=coverage, envelope=envelope)

@@ -14,9 +14,9 @@ ENGINES: dict[str, Engine] = {"reference": run_reference}
 __all__ = ["ENGINES", "LINKS", "UNIT_COUNTS", "Results", "RunInfo", "run"]
 
 
-def run(cs: CompiledScenario, runs: int, *, seed: int, engine: str = "reference",
+def run(cs: CompiledScenario, runs: int, *, seed: int, engine: str = "reference", first: int = 0,
         progress: Callable[[int], None] | None = None) -> Results:
-    """Run `runs` replications of a compiled scenario with the named engine."""
+    """Run replications first … first + runs − 1 of a compiled scenario with the named engine."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    return ENGINES[engine](cs, runs, seed=seed, progress=progress)
+    return ENGINES[engine](cs, runs, seed=seed, first=first, progress=progress)

@@ -1,0 +1,174 @@
+"""The `iadsim` command: a thin layer over iadsim.api that parses arguments and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from iadsim import __version__
+from iadsim.analysis.summary import Estimate, estimate, link_totals, observable, summarize
+from iadsim.api import Interrupted, prepare, report, simulate
+from iadsim.engine import ENGINES, LINKS
+from iadsim.engine.results import Results
+from iadsim.scenario import ScenarioError, builtin_scenarios
+from iadsim.scenario.load import load_scenario
+from iadsim.scenario.schema import Scenario
+
+app = typer.Typer(
+    help="iadsim: simulate an integrated air-defence system and explain why it does or does "
+         "not stop a raid. An analysis and teaching tool; system figures are illustrative.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(error: ScenarioError | str, code: int = 2) -> typer.Exit:
+    problems = error.problems if isinstance(error, ScenarioError) else [error]
+    for p in problems:
+        err.print(f"[red]error:[/red] {p}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.command("run")
+def run_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Replications.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Fixes the whole run.")] = 0,
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", help="Readiness profile; default: the scenario's own readiness.")] = None,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] = "reference",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Also write per-replication results (Parquet) into this folder.")] = None,
+) -> None:
+    """Run a scenario many times and summarise what happened and where the kill chain broke."""
+    if engine not in ENGINES:
+        raise _fail(f"--engine: unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    try:
+        prepared = prepare(scenario, profile)
+    except ScenarioError as exc:
+        raise _fail(exc) from None
+    interrupted = False
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=as_json or runs < 500) as bar:
+        task = bar.add_task(f"{prepared.compiled.name} · {prepared.compiled.profile}", total=runs)
+        try:
+            results = simulate(prepared, runs, seed=seed, engine=engine,
+                               progress=lambda n: bar.advance(task, n))
+        except Interrupted as stop:
+            if stop.results is None:
+                raise _fail("interrupted before any replication finished", 130) from None
+            results, interrupted = stop.results, True
+    summary = report(results)
+    if out_dir is not None:
+        from iadsim.store import write_results
+
+        written = write_results(results, out_dir, summary)
+        if not as_json:
+            err.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        _print_summary(results, prepared.scenario)
+    if interrupted:
+        err.print(f"[yellow]interrupted:[/yellow] summary of the {results.runs} replications "
+                  "that finished")
+        raise typer.Exit(130)
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check.")]) -> None:
+    """Check a scenario file and report every problem at once (exit 1 if any)."""
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as exc:
+        err.print(f"[red]{len(exc.problems)} problem(s) in {file}[/red]")
+        raise _fail(exc, 1) from None
+    out.print(f"[green]ok[/green] {file}: {len(scenario.sensors)} sensors, "
+              f"{len(scenario.command_posts)} command posts, {len(scenario.fire_units)} fire "
+              f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
+              f"profiles: {', '.join(scenario.profiles) or 'none'}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    table = Table("name", "description", "profiles", box=None)
+    for name, path in sorted(builtin_scenarios().items()):
+        sc = load_scenario(path)
+        about = " ".join(sc.description.split())
+        table.add_row(name, about if len(about) < 70 else about[:67] + "…",
+                      ", ".join(sc.profiles))
+    out.print(table)
+
+
+@app.callback(invoke_without_command=True)
+def main(version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False
+         ) -> None:
+    if version:
+        out.print(f"iadsim {__version__}")
+        raise typer.Exit()
+
+
+# --- the readable summary -----------------------------------------------------------------------
+
+
+def _ci(e: Estimate, digits: int = 2) -> str:
+    half = (e.ci_high - e.ci_low) / 2 if e.ci_high == e.ci_high else 0.0
+    return f"{e.mean:.{digits}f} [dim]±{half:.{digits}f}[/dim]"
+
+
+def _print_summary(results: Results, scenario: Scenario) -> None:
+    info = results.info
+    out.print(f"\n[bold]{info.scenario}[/bold] · profile [bold]{info.profile}[/bold] · "
+              f"{results.runs} runs · seed {info.seed} · {info.engine} engine")
+    out.print("[dim]means per run ± half-width of the 95% confidence interval; "
+              "system figures are illustrative[/dim]\n")
+
+    fates = Table("threat fates", "per run", title=None, box=None)
+    for name in ("threats", "threats_killed", "leakers"):
+        fates.add_row(name, _ci(estimate(observable(results, name))))
+    out.print(fates)
+
+    units = Table("unit type", "guidance", "engaged", "launches", "failed", "misses", "kills",
+                  box=None)
+    seen: list[tuple[str, str]] = []
+    for t, g in zip(info.unit_types, info.unit_guidance, strict=True):
+        if (t, g) not in seen:
+            seen.append((t, g))
+    for t, g in seen:
+        row = [estimate(observable(results, f"{c}[unit_type={t}]"))
+               for c in ("engagements", "launches", "launch_failures", "misses", "kills")]
+        units.add_row(t, g, *(_ci(e) for e in row))
+    for g in ("radar", "infrared"):
+        e = estimate(observable(results, f"launches[guidance={g}]"))
+        units.add_row(f"[bold]all {g}[/bold]", g, "", _ci(e), "", "", "")
+    out.print()
+    out.print(units)
+
+    totals = link_totals(results)
+    failed = sum(totals.values())
+    links = Table("first broken link", "passages", "share", "per run", "", box=None)
+    estimates = summarize(results, LINKS)
+    for name in LINKS:
+        share = totals[name] / failed if failed else 0.0
+        links.add_row(name, str(totals[name]), f"{share:6.1%}", _ci(estimates[name]),
+                      "█" * round(30 * share))
+    out.print()
+    out.print(links)
+    out.print(f"[dim]{failed} threat–unit passages ended without a kill; each is counted at the "
+              "first link of the kill chain that broke (MODEL.md).[/dim]")
