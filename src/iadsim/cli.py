@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -32,7 +33,7 @@ err = Console(stderr=True)
 def _fail(error: ScenarioError | str, code: int = 2) -> typer.Exit:
     problems = error.problems if isinstance(error, ScenarioError) else [error]
     for p in problems:
-        err.print(f"[red]error:[/red] {p}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -90,9 +91,9 @@ def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check."
     try:
         scenario = load_scenario(file)
     except ScenarioError as exc:
-        err.print(f"[red]{len(exc.problems)} problem(s) in {file}[/red]")
+        err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(file))}[/red]")
         raise _fail(exc, 1) from None
-    out.print(f"[green]ok[/green] {file}: {len(scenario.sensors)} sensors, "
+    out.print(f"[green]ok[/green] {escape(str(file))}: {len(scenario.sensors)} sensors, "
               f"{len(scenario.command_posts)} command posts, {len(scenario.fire_units)} fire "
               f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
               f"profiles: {', '.join(scenario.profiles) or 'none'}")
@@ -134,7 +135,7 @@ def _ci(e: Estimate, digits: int = 2) -> str:
 
 def _print_summary(results: Results, scenario: Scenario) -> None:
     info = results.info
-    out.print(f"\n[bold]{info.scenario}[/bold] · profile [bold]{info.profile}[/bold] · "
+    out.print(f"\n[bold]{escape(info.scenario)}[/bold] · profile [bold]{escape(info.profile)}[/bold] · "
               f"{results.runs} runs · seed {info.seed} · {info.engine} engine")
     out.print("[dim]means per run ± half-width of the 95% confidence interval; "
               "system figures are illustrative[/dim]\n")

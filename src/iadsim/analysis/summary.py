@@ -63,8 +63,10 @@ class Estimate:
     ci_high: float
     se: float
 
-    def as_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "ci_low": self.ci_low, "ci_high": self.ci_high}
+    def as_dict(self) -> dict[str, float | None]:
+        """Plain data for JSON; an interval that cannot be computed (one run) is None."""
+        return {k: (None if v != v else v) for k, v in
+                (("mean", self.mean), ("ci_low", self.ci_low), ("ci_high", self.ci_high))}
 
 
 def estimate(values: np.ndarray) -> Estimate:
