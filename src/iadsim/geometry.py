@@ -71,19 +71,32 @@ class Track:
         x, y, z = self.position(t)
         return np.sqrt((x - px) ** 2 + (y - py) ** 2 + (z - pz) ** 2)
 
-    def sample_times(self, px: float, py: float) -> np.ndarray:
-        """Times fine enough to find every entry and exit near a point, incl. closest approach."""
+    def sample_times(self, px: float, py: float, pz: float, radii_m: tuple[float, ...] = (),
+                     altitudes_m: tuple[float, ...] = ()) -> np.ndarray:
+        """Times fine enough to find every entry and exit near a point: a grid, each leg's
+        closest approach, and the exact times the slant range crosses each radius and the
+        altitude crosses each level (so thin shells are not missed at any speed)."""
         parts = [self.t]
         for i in range(len(self.t) - 1):
             t0, t1 = self.t[i], self.t[i + 1]
             n = int(np.clip((t1 - t0) / _SAMPLE_STEP_S, _MIN_SAMPLES_PER_LEG, _MAX_SAMPLES_PER_LEG))
             parts.append(np.linspace(t0, t1, n + 1))
-            dx, dy = self.x[i + 1] - self.x[i], self.y[i + 1] - self.y[i]
-            length2 = dx * dx + dy * dy
-            if length2 > 0:
-                u = ((px - self.x[i]) * dx + (py - self.y[i]) * dy) / length2
-                parts.append(np.array([t0 + np.clip(u, 0.0, 1.0) * (t1 - t0)]))
-        return np.unique(np.concatenate(parts))
+            d = np.array([self.x[i + 1] - self.x[i], self.y[i + 1] - self.y[i],
+                          self.z[i + 1] - self.z[i]])
+            w = np.array([self.x[i] - px, self.y[i] - py, self.z[i] - pz])
+            a, b = float(d @ d), float(2 * d @ w)
+            if a > 0:  # |w + u d|² = R² for the leg fraction u in [0, 1]
+                roots = [-b / (2 * a)]
+                for r in radii_m:
+                    disc = b * b - 4 * a * (float(w @ w) - r * r)
+                    if disc >= 0:
+                        roots += [(-b - np.sqrt(disc)) / (2 * a), (-b + np.sqrt(disc)) / (2 * a)]
+                if d[2] != 0:
+                    roots += [(h - self.z[i]) / d[2] for h in altitudes_m]
+                u = np.clip(np.array(roots), 0.0, 1.0)
+                parts.append(t0 + u * (t1 - t0))
+        times = np.unique(np.concatenate(parts))
+        return np.unique(np.concatenate([times, 0.5 * (times[1:] + times[:-1])]))
 
 
 def intervals_inside(times: np.ndarray, margin: Callable[[np.ndarray], np.ndarray]
@@ -117,7 +130,7 @@ def coverage_intervals(track: Track, rcs_m2: float, px: float, py: float, height
         reach = np.minimum(reach_rcs_m, radar_horizon_km(height_m, z) * 1000.0)
         return reach - track.slant_range_m(t, px, py, height_m)
 
-    return intervals_inside(track.sample_times(px, py), margin)
+    return intervals_inside(track.sample_times(px, py, height_m, (reach_rcs_m,)), margin)
 
 
 def envelope_intervals(track: Track, px: float, py: float, height_m: float, min_range_km: float,
@@ -131,4 +144,6 @@ def envelope_intervals(track: Track, px: float, py: float, height_m: float, min_
         return np.minimum.reduce([r - min_range_km * 1000.0, max_range_km * 1000.0 - r,
                                   z - min_alt_m, max_alt_m - z])
 
-    return intervals_inside(track.sample_times(px, py), margin)
+    radii = (min_range_km * 1000.0, max_range_km * 1000.0)
+    return intervals_inside(track.sample_times(px, py, height_m, radii, (min_alt_m, max_alt_m)),
+                            margin)

@@ -328,6 +328,8 @@ class Battle:
         p_kill = min(1.0, unit.pk[flight] * crew * self._pk_factor(u))
         launched = self.rng.random(fired) < p_launch
         kills = launched & (self.rng.random(fired) < p_kill)
+        if self.env.now > self.world.threats[j][1] + self.cs.flights[flight].track.duration_s:
+            kills[:] = False  # the threat reached the end of its route first: a leaker
         self.counts[LAUNCHES, u] += launched.sum()
         self.counts[LAUNCH_FAILURES, u] += fired - launched.sum()
         self.counts[MISSES, u] += launched.sum() - kills.sum()
