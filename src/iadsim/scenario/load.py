@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+import annotated_types
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from iadsim.scenario import schema
 from iadsim.scenario.catalog import CATALOG, KIND_OF_LIST
@@ -83,25 +87,21 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     if not isinstance(raw, dict):
         raise ScenarioError([Problem(filename, 1, "", "expected a mapping of scenario fields")])
 
-    def at(path: Path_, message: str) -> Problem:
-        return Problem(filename, _line_of(lines, path), _dotted(path), message)
-
-    problems = [at(p, "duplicate key: each key may appear once") for p in duplicates]
+    problems = [(p, "duplicate key: each key may appear once") for p in duplicates]
     merged, type_problems = _apply_catalog(raw)
-    problems += [at(p, m) for p, m in type_problems]
+    problems += type_problems
+    untyped = {path[:2] for path, _ in type_problems}  # their other problems would be noise
     model = None
     try:
         model = Scenario.model_validate(merged)
     except ValidationError as exc:
-        reported: set[Path_] = set()
-        for err in exc.errors():
-            path = _data_path(merged, err["loc"])
-            if path not in reported:  # one message a field: the first union branch's
-                reported.add(path)
-                problems.append(at(path, _explain(err)))
-    problems += [at(p, m) for p, m in check_references(merged)]
+        problems += [(path, message) for path, message in _validation_problems(exc, merged, lines)
+                     if path[:2] not in untyped]
+    problems += check_references(merged)
     if problems or model is None:
-        raise ScenarioError(_unique(problems))
+        found = {Problem(filename, _line_of(lines, path), _dotted(path, merged), message): None
+                 for path, message in problems}  # a dict: unique, in the order found
+        raise ScenarioError(sorted(found, key=lambda p: p.line or 0))
     return model
 
 
@@ -140,72 +140,71 @@ def check_references(raw: dict[str, Any]) -> list[tuple[Path_, str]]:
     problems: list[tuple[Path_, str]] = []
     ids: dict[str, set[str]] = {}
     seen: dict[str, Path_] = {}
-    for key in ("sensors", "command_posts", "fire_units", "threats", "streams"):
+    for key in ("sensors", "command_posts", "fire_units", "threats", "streams", "strikes",
+                "electronic_attack"):
         ids[key] = set()
         for i, item in _items(raw, key):
             ident = item.get("id")
-            if not isinstance(ident, str):
-                continue
-            if ident in seen:
+            if isinstance(ident, str) and ident in seen:
                 problems.append(((key, i, "id"), f"duplicate id {ident!r} (also at "
                                  f"{_dotted(seen[ident])})"))
-            seen[ident] = (key, i)
-            ids[key].add(ident)
-    fire_control = {item.get("id") for _, item in _items(raw, "sensors")
-                    if item.get("role") == "fire_control"}
+            if isinstance(ident, str):
+                seen[ident] = (key, i)
+                ids[key].add(ident)
+    fire_control = {item["id"] for _, item in _items(raw, "sensors")
+                    if item.get("role") == "fire_control" and isinstance(item.get("id"), str)}
     defence = ids["sensors"] | ids["command_posts"] | ids["fire_units"]
     groups = raw.get("groups") if isinstance(raw.get("groups"), dict) else {}
 
-    def need(path: Path_, value: Any, allowed: set[str], what: str) -> None:
+    def need(path: Path_, value: Any, allowed: set[str], what: str = _DEFENCE) -> None:
         if isinstance(value, str) and value not in allowed:
             hint = difflib.get_close_matches(value, sorted(allowed), n=1)
             extra = f"; did you mean {hint[0]!r}?" if hint else ""
             problems.append((path, f"{value!r} is not the id of any {what}{extra}"))
 
     for i, item in _items(raw, "sensors"):
-        need(("sensors", i, "command_post"), item.get("command_post"), ids["command_posts"],
-             "command post")
+        path = ("sensors", i, "command_post")
+        need(path, item.get("command_post"), ids["command_posts"], "command post")
         if item.get("role") == "fire_control" and item.get("command_post") is not None:
-            problems.append((("sensors", i, "command_post"),
-                             "a fire_control radar serves the unit that names it; it does not "
-                             "report to a command post (use a search radar for that)"))
+            problems.append((path, "a fire_control radar serves the unit that names it; it does "
+                             "not report to a command post (use a search radar for that)"))
     for i, item in _items(raw, "fire_units"):
         need(("fire_units", i, "command_post"), item.get("command_post"), ids["command_posts"],
              "command post")
         need(("fire_units", i, "fire_control_radar"), item.get("fire_control_radar"),
-             {x for x in fire_control if isinstance(x, str)}, "sensor with role fire_control")
+             fire_control, "sensor with role fire_control")
     for i, item in _items(raw, "strikes"):
-        need(("strikes", i, "target"), item.get("target"), defence,
-             "sensor, command post or fire unit")
+        need(("strikes", i, "target"), item.get("target"), defence)
     for name, members in groups.items():
-        if isinstance(members, list):
-            for j, member in enumerate(members):
-                need(("groups", name, j), member, defence, "sensor, command post or fire unit")
-    if isinstance(raw.get("group_readiness"), dict):
-        for name in raw["group_readiness"]:
-            need(("group_readiness", name), name, set(groups), "group")
+        for j, member in enumerate(_list(members)):
+            need(("groups", name, j), member, defence)
+    group_readiness = raw.get("group_readiness")
+    for name in group_readiness if isinstance(group_readiness, dict) else {}:
+        need(("group_readiness", name), name, set(groups), "group")
     selections: list[tuple[Path_, Any]] = [
         (("electronic_attack", i, "targets"), item.get("targets"))
         for i, item in _items(raw, "electronic_attack")]
-    if isinstance(raw.get("profiles"), dict):
-        for name, profile in raw["profiles"].items():
-            if isinstance(profile, dict):
-                for j, ov in enumerate(profile.get("overrides") or []):
-                    if isinstance(ov, dict):
-                        selections.append((("profiles", name, "overrides", j, "select"),
-                                           ov.get("select")))
+    profiles = raw.get("profiles") if isinstance(raw.get("profiles"), dict) else {}
+    for name, profile in profiles.items():
+        for j, override in enumerate(_list(profile.get("overrides"))
+                                     if isinstance(profile, dict) else []):
+            if isinstance(override, dict):
+                selections.append((("profiles", name, "overrides", j, "select"),
+                                   override.get("select")))
     types = {item.get("type") for key in KIND_OF_LIST for _, item in _items(raw, key)}
     for path, sel in selections:
-        if not isinstance(sel, dict):
-            continue
-        for j, value in enumerate(_list(sel.get("ids"))):
-            need((*path, "ids", j), value, defence, "sensor, command post or fire unit")
-        for j, value in enumerate(_list(sel.get("groups"))):
-            need((*path, "groups", j), value, set(groups), "group")
-        for j, value in enumerate(_list(sel.get("types"))):
-            need((*path, "types", j), value, {t for t in types if isinstance(t, str)},
-                 "type used in this scenario")
+        if isinstance(sel, dict):
+            for j, value in enumerate(_list(sel.get("ids"))):
+                need((*path, "ids", j), value, defence)
+            for j, value in enumerate(_list(sel.get("groups"))):
+                need((*path, "groups", j), value, set(groups), "group")
+            for j, value in enumerate(_list(sel.get("types"))):
+                need((*path, "types", j), value, {t for t in types if isinstance(t, str)},
+                     "type used in this scenario")
     return problems
+
+
+_DEFENCE = "sensor, command post or fire unit"
 
 
 def _items(raw: dict[str, Any], key: str) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -218,23 +217,25 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-# --- locating errors -------------------------------------------------------------------------
+# --- locating problems in the file ----------------------------------------------------------
 
 
 def _line_marks(node: yaml.Node | None) -> tuple[dict[Path_, int], list[Path_]]:
     """Line of every key and list item in the YAML, and the paths of duplicate keys."""
     lines: dict[Path_, int] = {}
     duplicates: list[Path_] = []
+    keys = yaml.constructor.SafeConstructor()  # keys as safe_load reads them: `1:` is 1
 
     def walk(n: yaml.Node, path: Path_) -> None:
         if isinstance(n, yaml.MappingNode):
-            keys: set[Any] = set()
+            seen: set[Any] = set()
             for k, v in n.value:
-                key = k.value
-                sub = (*path, key)
-                if key in keys:
+                if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+                    continue  # a list as a key is an error safe_load reports
+                sub = (*path, keys.construct_object(k))
+                if sub[-1] in seen:
                     duplicates.append(sub)
-                keys.add(key)
+                seen.add(sub[-1])
                 lines[sub] = k.start_mark.line + 1
                 walk(v, sub)
         elif isinstance(n, yaml.SequenceNode):
@@ -248,78 +249,203 @@ def _line_marks(node: yaml.Node | None) -> tuple[dict[Path_, int], list[Path_]]:
     return lines, duplicates
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
-    """Drop the parts of a pydantic error location that name union members, not data."""
-    path: list[str | int] = []
-    for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, dict) and isinstance(part, str) and part.isidentifier() and \
-                part in _FIELD_NAMES:
-            path.append(part)  # a missing field: it has no data, but it has a name
-            data = None
-    return tuple(path)
-
-
 def _line_of(lines: dict[Path_, int], path: Path_) -> int | None:
-    for n in range(len(path), -1, -1):
-        if path[:n] in lines:
-            return lines[path[:n]]
-    return None
+    """The line of `path`, or of the nearest enclosing thing written in the file."""
+    return next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None)
 
 
-def _dotted(path: Path_) -> str:
-    out = ""
+def _value_at(data: Any, path: Path_) -> Any:
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        try:
+            data = data[part] if isinstance(data, (dict, list)) else None
+        except (KeyError, IndexError, TypeError):
+            data = None
+    return data
+
+
+def _dotted(path: Path_, data: Any = None) -> str:
+    """`fire_units[0].pk`; a number as a mapping key is a name (`groups.1`), not an index."""
+    out = ""
+    for n, part in enumerate(path):
+        index = isinstance(part, int) and not isinstance(_value_at(data, path[:n]), dict)
+        out += f"[{part}]" if index else (f".{part}" if out else str(part))
     return out
 
 
-def _all_field_names() -> set[str]:
-    names: set[str] = set()
-    for obj in vars(schema).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            for name, field in obj.model_fields.items():
-                names.add(field.alias or name)
-    return names
+# --- what a pydantic error is about -----------------------------------------------------------
 
 
-_FIELD_NAMES = _all_field_names()
+@dataclass
+class _Where:
+    """What a pydantic error location points at, in the data and in the schema."""
+
+    path: list[Any] = field(default_factory=list)  # in the data: no union branch names
+    model: type[BaseModel] = Scenario  # the model whose key is path[-1]
+    name: str = ""  # path[-1] if it is a field of that model
+    declared: Any = None  # that field's declared type
+    leaf: Any = Scenario  # the type of the value at the end (of the key, for a key error)
+    key: bool = False  # the error is about a mapping key, not its value
+    branches: list[tuple[Path_, bool]] = field(default_factory=list)  # at path: a mapping one?
+
+
+def _locate(loc: tuple[Any, ...]) -> _Where:
+    """Walk schema.Scenario along a pydantic error location."""
+    where = _Where()
+    tp: Any = Scenario
+    key_type: Any = None
+    for part in loc:
+        tp = _strip(tp)[0]
+        if part == "[key]":
+            where.key, tp = True, key_type
+            break
+        if _members(tp):  # a union: `part` names one of its branches
+            tp = _branch(_members(tp), str(part))
+            where.branches.append((tuple(where.path), _is_mapping(tp)))
+            continue
+        where.path.append(part)
+        if _is_model(tp):
+            where.model = tp
+            if part not in _fields(tp):  # an unknown key
+                return where
+            where.name, tp = part, _fields(tp)[part]
+            where.declared = tp
+        elif get_origin(tp) is list:
+            tp = get_args(tp)[0]
+        elif get_origin(tp) is dict:
+            key_type, tp = get_args(tp)
+        else:
+            tp = Any
+    where.leaf = tp
+    return where
+
+
+def _strip(tp: Any) -> tuple[Any, list[Any]]:
+    """`tp` without Annotated (whose metadata is returned, flattened) and without `| None`."""
+    meta: list[Any] = []
+    while True:
+        if get_origin(tp) is Annotated:
+            for m in tp.__metadata__:
+                meta += [m, *m.metadata] if isinstance(m, FieldInfo) else [m]
+            tp = get_args(tp)[0]
+        elif len(_members(tp)) == 1:
+            tp = _members(tp)[0]
+        else:
+            return tp, meta
+
+
+def _members(tp: Any) -> list[Any]:
+    union = isinstance(tp, UnionType) or get_origin(tp) is Union
+    return [m for m in get_args(tp) if m is not type(None)] if union else []
+
+
+def _branch(members: list[Any], tag: str) -> Any:
+    """The union member that pydantic calls `tag` in error locations: 'Area',
+    'function-after[_ordered(), Uniform]', 'uniform' (a discriminator value),
+    'tagged-union[…]', 'dict[…]', or else a scalar one ('float', 'constrained-float', …)."""
+    for member in members:
+        base = _strip(member)[0]
+        if _is_model(base):
+            tags = {base.__name__, *(v for t in _fields(base).values() for v in _literals(t))}
+            if tag in tags or tag.endswith(f" {base.__name__}]"):
+                return member
+        elif _members(base) and tag.startswith("tagged-union["):
+            return member
+        elif get_origin(base) in (list, dict) and tag.startswith(f"{get_origin(base).__name__}["):
+            return member
+    return next((m for m in members if not _is_mapping(m)), Any)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _flat(tp: Any) -> list[Any]:
+    """The types `tp` is a union of, nested unions flattened, Annotated and None dropped."""
+    base = _strip(tp)[0]
+    return [b for m in _members(base) for b in _flat(m)] if _members(base) else [base]
+
+
+def _is_mapping(tp: Any) -> bool:
+    return all(get_origin(b) is dict or _is_model(b) for b in _flat(tp))
+
+
+def _literals(tp: Any) -> tuple[Any, ...]:
+    return tuple(v for b in _flat(tp) if get_origin(b) is Literal for v in get_args(b))
+
+
+def _is_probability(tp: Any) -> bool:
+    """Annotated like schema.Probability: ge=0 and le=1."""
+    meta = _strip(tp)[1]
+    return (any(isinstance(m, annotated_types.Ge) and m.ge == 0 for m in meta)
+            and any(isinstance(m, annotated_types.Le) and m.le == 1 for m in meta))
+
+
+@functools.cache
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    """The keys a model accepts (field names, and aliases such as `class`) → declared type."""
+    hints = get_type_hints(model, include_extras=True)
+    return {key: hints[name] for name, info in model.model_fields.items()
+            for key in {name, info.alias or name}}
+
+
+# --- saying it --------------------------------------------------------------------------------
+
+
+def _validation_problems(exc: ValidationError, data: dict[str, Any],
+                         lines: dict[Path_, int]) -> list[tuple[Path_, str]]:
+    """One problem a field; of a union's branches, the one that fits: a mapping or not."""
+    located = [(err, _locate(err["loc"])) for err in exc.errors()]
+
+    def fits(where: _Where) -> bool:
+        return all(isinstance(_value_at(data, at), dict) == mapping
+                   for at, mapping in where.branches)
+
+    fitting = {at for _, where in located if fits(where) for at, _ in where.branches}
+    out: dict[Path_, str] = {}
+    for err, where in located:
+        if not fits(where) and any(at in fitting for at, _ in where.branches):
+            continue
+        path = tuple(where.path)
+        if (err.get("ctx") or {}).get("at"):  # a model check about one of its fields
+            candidates = [(*path, *rel) for rel in err["ctx"]["at"]]
+            path = next((c for c in candidates if c in lines), candidates[0])
+        out.setdefault(path, _explain(err, where))
+    return list(out.items())
+
+
 _UNIT_SUFFIXES = {"_km": "kilometres", "_m": "metres", "_s": "seconds", "_mps": "metres per second",
                   "_m2": "square metres", "rate": "events per second"}
+_READ_AS = {"int": "a number", "float": "a number", "bool": "true or false", "NoneType": "null"}
 
 
-def _explain(err: Any) -> str:
+def _explain(err: Any, where: _Where) -> str:
     """A pydantic error, said for the person who wrote the file."""
-    kind, loc, value = err["type"], err["loc"], err.get("input")
-    field = next((p for p in reversed(loc) if isinstance(p, str) and p in _FIELD_NAMES), "")
+    kind, value, last = err["type"], err.get("input"), where.path[-1] if where.path else ""
+    if kind == "invalid_key" or (where.key and not isinstance(value, str)):
+        key = value if where.key else last
+        read_as = _READ_AS.get(type(key).__name__, type(key).__name__)
+        return f"the key {key!r} is read as {read_as}, not a name; quote it if it is one"
     if kind == "extra_forbidden":
-        hint = difflib.get_close_matches(str(loc[-1]), sorted(_FIELD_NAMES), n=1)
-        return f"unknown key {loc[-1]!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        hint = difflib.get_close_matches(str(last), sorted(_fields(where.model)), n=1)
+        return f"unknown key {last!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
     if kind == "missing":
         return "required field is missing"
-    if isinstance(value, str) and re.match(r"^\s*[-+]?\d+(\.\d*)?\s*[^\d\s.]", value):
-        unit = next((u for s, u in _UNIT_SUFFIXES.items() if field.endswith(s)), "the unit")
-        return (f"wrong unit: {value!r}; write a plain number in {unit} "
-                f"(the unit is in the field name {field!r})")
-    message = err["msg"]
-    if kind.startswith(("greater", "less")) and field in {"pk", "available", "deployed",
-                                                         "emitting", "connected", "trained",
-                                                         "orders_prob", "p_destroy",
-                                                         "launch_reliability"}:
+    unit = "seconds" if schema.Duration in (where.declared, *get_args(where.declared)) else \
+        next((u for s, u in _UNIT_SUFFIXES.items() if where.name.endswith(s)), None)
+    if kind.endswith(("_parsing", "_type")) and isinstance(value, str) and \
+            re.match(r"^\s*[-+]?\d+(\.\d*)?\s*[^\d\s.]", value):  # a number and a unit
+        if _is_probability(where.leaf):
+            return f"write a probability as a plain number between 0 and 1 (got {value!r})"
+        if unit:
+            return (f"wrong unit: {value!r}; write a plain number in {unit} "
+                    f"(the unit is in the field name {where.name!r})")
+    message = err["msg"].removeprefix("Value error, ")
+    if kind.startswith(("greater", "less")) and _is_probability(where.leaf):
         message = "a probability must be between 0 and 1"
-    message = message.removeprefix("Value error, ")
-    shown = value if not isinstance(value, (dict, list)) else None
-    return f"{message} (got {shown!r})" if shown is not None else message
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    out: list[Problem] = []
-    for p in problems:
-        if p not in out:
-            out.append(p)
-    return sorted(out, key=lambda p: (p.line or 0))
+    if where.key:
+        message = f"invalid key: {message}"
+    if not isinstance(value, (dict, list)):
+        message += f" (got {value!r})"
+    hint = (difflib.get_close_matches(value, [str(v) for v in _literals(where.leaf)], n=1)
+            if kind == "literal_error" and isinstance(value, str) else [])
+    return message + (f"; did you mean {hint[0]!r}?" if hint else "")

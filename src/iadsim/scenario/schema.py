@@ -2,29 +2,63 @@
 
 Each field is declared once here; the JSON Schema (`iadsim schema`), the docs and the
 validation messages all come from these declarations. Units are part of the field name
-(`range_km`, `time_s`, `alt_m`); values are plain numbers.
+(`range_km`, `time_s`, `alt_m`); values are plain numbers. Numbers are finite (no .nan, and .inf
+only where a field says so) and counts are integers, never booleans.
+
+A model-level check that is about one field raises `_at(field, message)`, so that the loader
+can point at that field's line rather than at the whole entity.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+
+def _not_nan(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        raise PydanticCustomError("finite_number", "Input should be a number or .inf, not .nan")
+    return value
+
+
+def _at(fields: str | tuple[str | int, ...], message: str,
+        *more: str | tuple[str | int, ...]) -> PydanticCustomError:
+    """A failed model check that concerns `fields` (a name or a path inside the model).
+
+    The loader locates the problem at the first of `fields, *more` written in the file.
+    """
+    paths = [f if isinstance(f, tuple) else (f,) for f in (fields, *more)]
+    return PydanticCustomError("field_check", "{message}", {"message": message, "at": paths})
+
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Rate = Annotated[float, Field(ge=0.0, description="Events per second; .inf means at once.")]
-Latitude = Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
-Longitude = Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]
+MaybeInfinite = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_not_nan)]
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=True, description="Events per second; .inf "
+                              "means at once."), BeforeValidator(_not_nan)]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Count = Annotated[int, Field(ge=1, strict=True)]  # strict: `true` is not 1, `2.0` is not 2
+ThreatClass = Literal["fixed_wing", "helicopter", "drone", "cruise_missile"]
+THREAT_CLASSES: tuple[str, ...] = get_args(ThreatClass)
 
 
 class Strict(BaseModel):
-    """Base for every scenario model: unknown keys are errors."""
+    """Base for every scenario model: unknown keys are errors, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 # --- distributions -------------------------------------------------------------------------
@@ -54,7 +88,7 @@ class Uniform(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
+            raise _at("high", f"high ({self.high:g}) must be at least low ({self.low:g})")
         return self
 
 
@@ -69,7 +103,7 @@ class Triangular(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise ValueError("expected low <= mode <= high")
+            raise _at("mode", "expected low <= mode <= high", "high")
         return self
 
 
@@ -162,12 +196,13 @@ class FireUnit(Located):
     max_range_km: Positive
     min_alt_m: NonNegative = 0.0
     max_alt_m: Positive
-    channels: Annotated[int, Field(ge=1)] = 1
-    missiles: Annotated[int, Field(ge=0)]
-    salvo: Annotated[int, Field(ge=1)] = 1
+    channels: Count = 1
+    missiles: Annotated[int, Field(ge=0, strict=True)]
+    salvo: Count = 1
     launch_reliability: Probability = 1.0
-    pk: Probability | dict[str, Probability] = Field(
-        description="Single-shot kill probability, or {default: …, helicopter: …} by class."
+    pk: Probability | dict[Literal[ThreatClass, "default"], Probability] = Field(
+        description="Single-shot kill probability, or {default: …, helicopter: …} by threat "
+        "class; a table must have 'default', for the classes it does not list."
     )
     engagement_time: Duration | None = Field(
         None, description="Channel hold time; default acquisition_time_s + flyout."
@@ -178,28 +213,25 @@ class FireUnit(Located):
 
     @model_validator(mode="after")
     def _envelope(self) -> FireUnit:
-        if self.min_range_km >= self.max_range_km:
-            raise ValueError(
-                f"impossible envelope: min_range_km ({self.min_range_km}) must be below "
-                f"max_range_km ({self.max_range_km})"
-            )
-        if self.min_alt_m >= self.max_alt_m:
-            raise ValueError(
-                f"impossible envelope: min_alt_m ({self.min_alt_m}) must be below "
-                f"max_alt_m ({self.max_alt_m})"
-            )
+        for low, high in (("min_range_km", "max_range_km"), ("min_alt_m", "max_alt_m")):
+            low_value, high_value = getattr(self, low), getattr(self, high)
+            if low_value >= high_value:
+                raise _at(high, f"impossible envelope: {low} ({low_value:g}) must be below "
+                          f"{high} ({high_value:g})", low)
         if self.guidance == "radar" and self.fire_control_radar is None:
-            raise ValueError("a radar-guided unit needs fire_control_radar (a sensor id)")
+            raise _at("fire_control_radar",
+                      "a radar-guided unit needs fire_control_radar (a sensor id)")
         if self.guidance == "infrared" and self.acquire_rate is None:
-            raise ValueError("an infrared unit needs acquire_rate (per second)")
-        if isinstance(self.pk, dict) and "default" not in self.pk:
-            bad = sorted(set(self.pk) - set(THREAT_CLASSES))
-            if bad:
-                raise ValueError(f"pk keys must be threat classes or 'default', got {bad}")
+            raise _at("acquire_rate", "an infrared unit needs acquire_rate (per second)")
         return self
 
-
-THREAT_CLASSES = ("fixed_wing", "helicopter", "drone", "cruise_missile")
+    @field_validator("pk")
+    @classmethod
+    def _pk_default(cls, pk: float | dict[str, float]) -> float | dict[str, float]:
+        if isinstance(pk, dict) and "default" not in pk:
+            raise ValueError("a pk table must have a 'default' entry: the kill probability "
+                             "against the threat classes it does not list")
+        return pk
 
 
 class Waypoint(Strict):
@@ -217,10 +249,8 @@ class Flight(Strict):
 
     id: Identifier
     type: str | None = None
-    threat_class: Literal["fixed_wing", "helicopter", "drone", "cruise_missile"] = Field(
-        alias="class"
-    )
-    count: Annotated[int, Field(ge=1)] = 1
+    threat_class: ThreatClass = Field(alias="class")
+    count: Count = 1
     rcs_m2: Positive
     speed_mps: Positive | None = Field(None, description="Default leg speed.")
     route: list[Waypoint] = Field(min_length=2)
@@ -228,14 +258,16 @@ class Flight(Strict):
     @model_validator(mode="after")
     def _timed(self) -> Flight:
         if self.route and self.route[0].time_s not in (None, 0.0):
-            raise ValueError("the first waypoint is the start: its time_s must be 0 or absent")
+            raise _at(("route", 0, "time_s"),
+                      "the first waypoint is the start: its time_s must be 0 or absent")
         last = 0.0
         for i, wp in enumerate(self.route[1:], start=1):
             if wp.time_s is None and wp.speed_mps is None and self.speed_mps is None:
-                raise ValueError(f"route[{i}] needs speed_mps or time_s (or set the flight's)")
+                raise _at(("route", i), "a waypoint after the first needs speed_mps or "
+                          "time_s (or set the flight's speed_mps)")
             if wp.time_s is not None:
                 if wp.time_s <= last:
-                    raise ValueError(f"route[{i}].time_s must increase along the route")
+                    raise _at(("route", i, "time_s"), "time_s must increase along the route")
                 last = wp.time_s
         return self
 
@@ -256,7 +288,7 @@ class Stream(Flight):
     @model_validator(mode="after")
     def _window(self) -> Stream:
         if self.end_s <= self.start_s:
-            raise ValueError("end_s must be after start_s")
+            raise _at("end_s", "end_s must be after start_s", "start_s")
         return self
 
 
@@ -300,7 +332,7 @@ class ElectronicAttack(Strict):
 
     id: Identifier
     start_s: NonNegative = 0.0
-    end_s: float = math.inf
+    end_s: MaybeInfinite = Field(math.inf, description="When it stops; .inf (the default): never.")
     targets: Selection
     detect_factor: NonNegative = 1.0
     link_cut_prob: Probability = 0.0
@@ -310,7 +342,7 @@ class ElectronicAttack(Strict):
     @model_validator(mode="after")
     def _window(self) -> ElectronicAttack:
         if self.end_s <= self.start_s:
-            raise ValueError("end_s must be after start_s")
+            raise _at("end_s", "end_s must be after start_s", "start_s")
         return self
 
 
