@@ -7,9 +7,10 @@ from collections.abc import Callable
 from iadsim.compile import CompiledScenario
 from iadsim.engine.reference import run_reference
 from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
+from iadsim.engine.vectorized import run_vectorized
 
 Engine = Callable[..., Results]
-ENGINES: dict[str, Engine] = {"reference": run_reference}
+ENGINES: dict[str, Engine] = {"vectorized": run_vectorized, "reference": run_reference}
 
 __all__ = ["ENGINES", "LINKS", "UNIT_COUNTS", "Results", "RunInfo", "run"]
 

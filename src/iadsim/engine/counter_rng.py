@@ -45,11 +45,19 @@ class CounterStreams:
         self.keys = keys  # (B,) uint64
 
     def uniform(self, purpose: int, *index: int | np.ndarray) -> np.ndarray:
-        """Uniforms in (0, 1), shape (B, *broadcast(index)); index arrays broadcast together."""
+        """Uniforms in (0, 1), shape (B, *broadcast(index)): every replication, every index."""
         shape = np.broadcast_shapes(*(np.shape(i) for i in index)) if index else ()
+        return self._hash(self.keys.reshape((-1,) + (1,) * len(shape)), purpose, index)
+
+    def uniform_aligned(self, purpose: int, *index: np.ndarray) -> np.ndarray:
+        """Uniforms where row i of the index arrays belongs to replication i (keys[i])."""
+        shape = np.broadcast_shapes(*(np.shape(i) for i in index))
+        return self._hash(self.keys.reshape((-1,) + (1,) * (len(shape) - 1)), purpose, index)
+
+    @staticmethod
+    def _hash(keys: np.ndarray, purpose: int, index: tuple) -> np.ndarray:
         with np.errstate(over="ignore"):
-            z = self.keys.reshape((-1,) + (1,) * len(shape)) ^ _mix(
-                np.uint64(purpose) * _GOLDEN + _GOLDEN)
+            z = keys ^ _mix(np.uint64(purpose) * _GOLDEN + _GOLDEN)
             for word in index:
                 w = np.asarray(word).astype(np.uint64)
                 z = _mix(z ^ _mix(w * _GOLDEN + _GOLDEN))

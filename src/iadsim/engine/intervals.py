@@ -52,7 +52,7 @@ def union(*sets: Iterable[Interval]) -> Intervals:
 
 
 def minus(a: Sequence[Interval], holes: Sequence[Interval]) -> Intervals:
-    """a with the half-open windows [start, end) removed."""
+    """a with the half-open windows [start, end) removed (and no lone instants left)."""
     out = list(a)
     for h0, h1 in holes:
         nxt: Intervals = []
@@ -62,7 +62,7 @@ def minus(a: Sequence[Interval], holes: Sequence[Interval]) -> Intervals:
                 continue
             if lo < h0:
                 nxt.append((lo, h0))
-            if h1 <= hi:
+            if h1 < hi:  # no lone instant at a hole's end
                 nxt.append((h1, hi))
         out = nxt
     return out

@@ -105,6 +105,17 @@ class Results:
             else np.zeros((0, len(info.entity_ids)), dtype=bool),
             threat_rows=threat_rows, passage_rows=passage_rows)
 
+    def with_info(self, info: RunInfo) -> Results:
+        """The same results, labelled."""
+        from dataclasses import replace
+
+        return replace(self, info=info)
+
+    @classmethod
+    def empty(cls, info: RunInfo) -> Results:
+        """Results of no replication."""
+        return cls.from_replications(info, [])
+
     @classmethod
     def concat(cls, parts: Sequence[Results]) -> Results:
         """Join results of consecutive blocks of one run."""

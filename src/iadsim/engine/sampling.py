@@ -26,3 +26,30 @@ def sample_duration(value: float | Distribution | None, rng: np.random.Generator
         case "lognormal":
             return float(value.median * np.exp(value.sigma * rng.standard_normal()))  # type: ignore[union-attr]
     raise ValueError(f"unknown distribution {value!r}")
+
+
+def duration_quantile(value: float | Distribution | None, u: np.ndarray) -> np.ndarray:
+    """Draws of a duration field by inverting its distribution at uniforms u (vectorized)."""
+    if value is None:
+        raise ValueError("no duration given")
+    if isinstance(value, (int, float)):
+        return np.full(np.shape(u), float(value))
+    if isinstance(value, Fixed):
+        return np.full(np.shape(u), value.value)
+    match value.dist:
+        case "exponential":
+            return -value.mean * np.log1p(-u)  # type: ignore[union-attr]
+        case "uniform":
+            return value.low + u * (value.high - value.low)  # type: ignore[union-attr]
+        case "triangular":
+            lo, mode, hi = value.low, value.mode, value.high  # type: ignore[union-attr]
+            if hi == lo:
+                return np.full(np.shape(u), lo)
+            cut = (mode - lo) / (hi - lo)
+            return np.where(u < cut, lo + np.sqrt(u * (hi - lo) * (mode - lo)),
+                            hi - np.sqrt((1 - u) * (hi - lo) * (hi - mode)))
+        case "lognormal":
+            from scipy.special import ndtri
+
+            return value.median * np.exp(value.sigma * ndtri(u))  # type: ignore[union-attr]
+    raise ValueError(f"unknown distribution {value!r}")

@@ -1,0 +1,248 @@
+"""Engagements for a block of replications at once, and the outcome of every passage.
+
+Every (replication, passage) with an engageable window is a *candidate*. Each round, every
+replication that still has candidates takes its next event in time order — the candidate whose
+engagement would start first (FCFS among a unit's waiting threats: earliest engageable first) —
+and either starts that engagement, or drops the candidate from a window it left while waiting, or
+retires it because its threat is dead, its unit is out of missiles, or the unit already engaged
+that threat. Engagement outcomes are drawn at the start, so kills are known in time order; the
+kill of a threat is credited to the engagement that resolves first with a kill (MODEL.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iadsim.engine.counter_rng import CounterStreams
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
+from iadsim.engine.sampling import duration_quantile
+from iadsim.engine.vectorized import ENGAGE_TIME, INF, KILL, LAUNCH, TRAINED, Block
+
+ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
+NONE, ABORTED, NO_LAUNCH, MISS, KILL_DRAW = range(5)
+
+
+class Battle:
+    """The engagement state of a block: channels, magazines, kills, and the candidates."""
+
+    def __init__(self, block: Block):
+        self.block, self.plan, self.cs = block, block.plan, block.cs
+        B, U = block.B, len(self.cs.units)
+        J, P = len(block.threat_id), len(block.p_threat)
+        cmax = int(self.plan.channels.max(initial=1))
+        self.free_at = np.where(np.arange(cmax)[None, None, :] < self.plan.channels[None, :, None],
+                                -INF, INF) * np.ones((B, 1, 1))
+        self.next_free = self.free_at.min(axis=2)
+        self.missiles = np.broadcast_to(self.plan.missiles, (B, U)).copy()
+        self.kill_time = np.full((B, J), INF)
+        self.killer = np.full((B, J), -1, dtype=np.int64)
+        self.engaged = np.zeros((B, J, U), dtype=bool)
+        self.counts = np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64)
+        # per (replication, passage): what happened
+        self.n_engaged = np.zeros((B, P), dtype=np.int64)
+        self.last_outcome = np.zeros((B, P), dtype=np.int8)
+        self.last_resolution = np.full((B, P), -INF)
+        self.skipped = np.zeros((B, P), dtype=bool)
+        # the candidates, ordered by replication
+        b, p = np.nonzero(np.isfinite(block.win_lo[:, :, 0]))
+        self.b, self.p = b, p
+        self.window = np.zeros(len(b), dtype=np.int64)
+        self.ready_from = block.win_lo[b, p, 0]  # engageable since (FCFS key)
+
+    def run(self) -> None:
+        while len(self.b):
+            self._retire_dead()
+            if not len(self.b):
+                break
+            self._round()
+
+    def _retire_dead(self) -> None:
+        """Drop candidates whose threat is killed before they could engage, or whose unit is
+        out of missiles."""
+        j = self.block.p_threat[self.p]
+        u = self.block.p_unit[self.p]
+        keep = (self.kill_time[self.b, j] > self.ready_from) & (self.missiles[self.b, u] > 0)
+        self._keep(keep)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        self.b, self.p = self.b[keep], self.p[keep]
+        self.window, self.ready_from = self.window[keep], self.ready_from[keep]
+
+    def _round(self) -> None:
+        """One event per replication: the earliest engagement start (or drop) of each."""
+        block = self.block
+        u_all = block.p_unit[self.p]
+        start = np.maximum(self.ready_from, self.next_free[self.b, u_all])
+        first = np.flatnonzero(np.r_[True, self.b[1:] != self.b[:-1]])
+        group = np.cumsum(np.r_[True, self.b[1:] != self.b[:-1]]) - 1
+        best = np.minimum.reduceat(start, first)
+        tie = start == best[group]
+        fcfs = np.minimum.reduceat(np.where(tie, self.ready_from, INF), first)
+        tie &= self.ready_from == fcfs[group]
+        index = np.arange(len(self.b))
+        sel = np.minimum.reduceat(np.where(tie, index, len(index)), first)
+        b, p, t = self.b[sel], self.p[sel], start[sel]
+        j, u = block.p_threat[p], block.p_unit[p]
+        w = self.window[sel]
+        done = np.zeros(len(sel), dtype=bool)
+        # the threat died while this candidate waited for a channel
+        dead = self.kill_time[b, j] <= t
+        done |= dead
+        # it left its window before a channel freed: on to its next window, if any
+        end = block.win_lo.shape[2]
+        drop = ~done & (t > block.win_hi[b, p, w])
+        if drop.any():
+            nw = w[drop] + 1
+            has = nw < end
+            nw_c = np.minimum(nw, end - 1)
+            nlo = block.win_lo[b[drop], p[drop], nw_c]
+            has &= np.isfinite(nlo)
+            touching = nlo == block.win_hi[b[drop], p[drop], w[drop]]
+            ii = sel[drop]
+            self.window[ii] = nw_c
+            self.ready_from[ii] = np.where(touching, self.ready_from[ii], nlo)
+            done[np.flatnonzero(drop)[~has]] = True
+        # a unit engages a threat at most once without shoot-look-shoot
+        once = ~done & ~drop & ~self.plan.sls[u] & self.engaged[b, j, u]
+        self.skipped[b[once], p[once]] = self.n_engaged[b[once], p[once]] == 0
+        done |= once
+        fire = ~done & ~drop
+        if fire.any():
+            again = self._engage(sel[fire], b[fire], p[fire], t[fire], j[fire], u[fire])
+            done[np.flatnonzero(fire)[~again]] = True
+        keep = np.ones(len(self.b), dtype=bool)
+        keep[sel[done]] = False
+        self._keep(keep)
+
+    def _engage(self, sel: np.ndarray, b: np.ndarray, p: np.ndarray, t: np.ndarray,
+                j: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Start engagements; returns which candidates may engage again (shoot-look-shoot)."""
+        block, plan, cs = self.block, self.plan, self.cs
+        k = self.n_engaged[b, p]
+        fired = np.minimum(plan.salvo[u], self.missiles[b, u])
+        self.missiles[b, u] -= fired  # one event per replication a round: (b, u) are unique
+        self.counts[b, ENGAGEMENTS, u] += 1
+        self.counts[b, MISSILES_FIRED, u] += fired
+        f = block.threat_flight[j]
+        address = (block.threat_id[j], u, plan.passages["envelope"][block.p_static[p]], k)
+        draws = CounterStreams(block.rng.keys[b])
+        duration = np.empty(len(b))
+        for ui in np.unique(u):
+            m = u == ui
+            unit = cs.units[ui]
+            if unit.engagement_time is not None:
+                u_time = draws.uniform_aligned(ENGAGE_TIME, *address)
+                duration[m] = duration_quantile(unit.engagement_time, u_time[m])
+                continue
+            for fi in np.unique(f[m]):
+                mm = m & (f == fi)
+                distance = cs.flights[fi].track.slant_range_m(t[mm] - block.t0[b[mm], j[mm]],
+                                                              *unit.xyz)
+                duration[mm] = unit.acquisition_time_s + distance / unit.missile_speed_mps
+        resolve = t + duration
+        c = np.argmin(self.free_at[b, u], axis=1)
+        self.free_at[b, u, c] = resolve
+        self.next_free[b, u] = self.free_at[b, u].min(axis=1)
+        self.engaged[b, j, u] = True
+        self.n_engaged[b, p] = k + 1
+        self.last_resolution[b, p] = resolve
+        aborted = block.destroyed_at["fire_unit"][b, u] <= resolve
+        trained = block.ready["fire_unit"][b, u, TRAINED] | plan.autonomous_crew[u]
+        crew = np.where(trained, 1.0, cs.untrained_crew_factor)
+        g = np.clip(np.searchsorted(plan.seg_lo, resolve, side="right") - 1, 0,
+                    len(plan.seg_lo) - 1)
+        p_launch = np.minimum(1.0, plan.reliability[u] * crew)
+        p_kill = np.minimum(1.0, plan.pk[u, f] * crew * plan.pk_factor[u, g])
+        salvo = np.arange(int(plan.salvo.max(initial=1)))[None, :]
+        in_salvo = salvo < fired[:, None]
+        u_launch = draws.uniform_aligned(LAUNCH, *(a[:, None] for a in address), salvo)
+        u_kill = draws.uniform_aligned(KILL, *(a[:, None] for a in address), salvo)
+        launched = in_salvo & (u_launch < p_launch[:, None])
+        kills = launched & (u_kill < p_kill[:, None])
+        kills &= (resolve <= block.t0[b, j] + plan.track_end[f])[:, None]
+        n_launched = np.where(aborted, 0, launched.sum(1))
+        n_kills = np.where(aborted, 0, kills.sum(1))
+        self.counts[b, LAUNCHES, u] += n_launched
+        self.counts[b, LAUNCH_FAILURES, u] += np.where(aborted, 0, fired - n_launched)
+        self.counts[b, MISSES, u] += n_launched - n_kills
+        kill = ~aborted & (n_kills > 0)
+        outcome = np.select([aborted, kill, n_launched > 0], [ABORTED, KILL_DRAW, MISS],
+                            NO_LAUNCH).astype(np.int8)
+        self.last_outcome[b, p] = outcome
+        first_kill = kill & (resolve < self.kill_time[b, j])
+        self.kill_time[b[first_kill], j[first_kill]] = resolve[first_kill]
+        self.killer[b[first_kill], j[first_kill]] = u[first_kill]
+        # shoot-look-shoot: rejoin the queue at the resolution, in this window or a later one
+        again = plan.sls[u] & ~aborted & ~kill
+        if again.any():
+            self._rejoin(sel[again], b[again], p[again], resolve[again])
+        return again
+
+    def _rejoin(self, sel: np.ndarray, b: np.ndarray, p: np.ndarray, t: np.ndarray) -> None:
+        block = self.block
+        hi = block.win_hi[b, p]  # (n, W)
+        later = hi >= t[:, None]
+        w = np.argmax(later, axis=1)
+        has = later.any(axis=1)
+        lo = block.win_lo[b, p, w]
+        self.window[sel] = w
+        self.ready_from[sel] = np.where(has, np.maximum(t, lo), INF)  # INF: retired next round
+
+
+def play(block: Block, reps: np.ndarray) -> Results:
+    """Play the block's engagements and record every replication (MODEL.md)."""
+    battle = Battle(block)
+    battle.run()
+    return _record(block, battle, reps)
+
+
+def _record(block: Block, battle: Battle, reps: np.ndarray) -> Results:
+    cs, plan = block.cs, block.plan
+    B, U = block.B, len(cs.units)
+    killer = np.where(block.active, battle.killer, -1)
+    counts = battle.counts.copy()
+    for ui in range(U):
+        counts[:, KILLS, ui] = (killer == ui).sum(axis=1)
+    # the first broken link of every passage that failed
+    j, u = block.p_threat, block.p_unit
+    kt = battle.kill_time[:, j]
+    credited = (battle.killer[:, j] == u[None]) & (kt == battle.last_resolution) & \
+        (battle.last_outcome == KILL_DRAW)
+    cut = kt <= np.maximum(block.p_hi, battle.last_resolution)
+    counted = block.p_valid & ~credited & ~cut & ~battle.skipped
+    held = block.link_held
+    unengaged = np.argmin(held, axis=2)  # first link that never held (index of first False)
+    unengaged = np.where(held.all(axis=2), LINKS.index("capacity"), unengaged)
+    by_outcome = np.array([0, LINKS.index("unit_ready"), LINKS.index("launched"),
+                           LINKS.index("killed"), LINKS.index("killed")])
+    link = np.where(battle.n_engaged > 0, by_outcome[battle.last_outcome], unengaged)
+    rb, rp = np.nonzero(counted)
+    links = np.zeros((B, len(LINKS)), dtype=np.int32)
+    np.add.at(links, (rb, link[rb, rp]), 1)
+    tb, tj = np.nonzero(block.active)
+    destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s
+                                for k in ("sensor", "command_post", "fire_unit")], axis=1)
+    empty = RunInfo("", "", 0, "", (), (), (), (), ())
+    return Results(
+        info=empty, replication=reps, unit_counts=counts.astype(np.int32),
+        threats=block.active.sum(axis=1).astype(np.int32),
+        killed=(killer >= 0).sum(axis=1).astype(np.int32), links=links, destroyed=destroyed,
+        threat_rows={"replication": reps[tb], "threat": _rank(tb).astype(np.int32),
+                     "flight": block.threat_flight[tj].astype(np.int32),
+                     "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
+                     "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
+                                             np.nan)},
+        passage_rows={"replication": reps[rb], "threat": _threat_rank(block)[rb, j[rp]],
+                      "unit": u[rp].astype(np.int32), "link": link[rb, rp].astype(np.int8),
+                      "entry_s": block.p_lo[rb, rp], "exit_s": block.p_hi[rb, rp]})
+
+
+def _rank(rows: np.ndarray) -> np.ndarray:
+    """0, 1, 2, … within each run of equal values of a sorted array."""
+    start = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
+    return np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))
+
+
+def _threat_rank(block: Block) -> np.ndarray:
+    """Index of each threat slot among the replication's active threats."""
+    return (np.cumsum(block.active, axis=1) - 1).astype(np.int32)

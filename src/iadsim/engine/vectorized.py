@@ -1,0 +1,436 @@
+"""The vectorized engine: MODEL.md exactly as the reference engine implements it, computed for a
+whole block of replications at once with NumPy arrays over replications.
+
+Two facts make this possible. First, everything that changes an entity's state over time — a
+strike, an electronic-attack window — happens at times fixed by the scenario, so time splits into
+a few global *segments* in which every entity's state is constant in each replication. Second,
+random numbers come from counter-based streams (counter_rng.py), so each draw is addressed, not
+consumed in order, and a replication's results do not depend on the block it is computed in.
+
+This module draws the world and works out when each kill-chain link holds; vector_battle.py
+plays the engagements and records the outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from iadsim.compile import KINDS, CompiledScenario
+from iadsim.engine.counter_rng import CounterStreams, replication_keys
+from iadsim.engine.results import Results
+from iadsim.engine.sampling import duration_quantile
+
+AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
+INF = math.inf
+
+# Addresses of the random draws (the first word of every counter-based draw).
+READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
+    ENGAGE_TIME, LAUNCH, KILL = range(13)
+
+DEFAULT_BLOCK = 2048  # replications computed together; any value gives the same results
+_CELLS_PER_BLOCK = 6_000_000  # bound on (replications × items × segments) held at once
+
+
+def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
+                   progress: Callable[[int], None] | None = None,
+                   block_size: int | None = None) -> Results:
+    """Run replications first … first + runs − 1 of the scenario, a block at a time."""
+    from iadsim.engine.reference import run_info
+    from iadsim.engine.vector_battle import play
+
+    plan = Plan(cs)
+    size = block_size or plan.block_size()
+    parts = []
+    for lo in range(first, first + runs, size):
+        reps = np.arange(lo, min(lo + size, first + runs), dtype=np.int64)
+        block = Block(plan, CounterStreams(replication_keys(seed, reps)))
+        parts.append(play(block, reps))
+        if progress is not None:
+            progress(len(reps))
+    info = run_info(cs, seed, "vectorized")
+    return Results.concat([p.with_info(info) for p in parts]) if parts else \
+        Results.empty(info)
+
+
+# --- what does not depend on chance ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlightItems:
+    """Static index arrays of one kind of per-threat item (detections, passages, …)."""
+
+    flight: np.ndarray
+    a: np.ndarray  # interval start, seconds after the flight's start
+    b: np.ndarray  # interval end
+
+
+class Plan:
+    """Chance-free arrays of a compiled scenario: segments, per-segment factors, wiring."""
+
+    def __init__(self, cs: CompiledScenario):
+        self.cs = cs
+        points = {0.0, cs.duration_s, INF}
+        points.update(s.time_s for s in cs.strikes if s.time_s <= cs.duration_s)
+        for a in cs.attacks:
+            points.update(t for t in (a.start_s, a.end_s) if 0.0 <= t <= cs.duration_s)
+        edges = np.array(sorted(points))
+        self.seg_lo, self.seg_hi = edges[:-1], edges[1:]
+        n_seg = len(self.seg_lo)
+        self.counts = {"sensor": len(cs.sensors), "command_post": len(cs.command_posts),
+                       "fire_unit": len(cs.units)}
+        # attack a active in segment g, and which entities it targets
+        self.attack_on = np.array([[(a.start_s <= lo) and (hi <= a.end_s)
+                                    for lo, hi in zip(self.seg_lo, self.seg_hi, strict=True)]
+                                   for a in cs.attacks], dtype=bool).reshape(len(cs.attacks), n_seg)
+        self.targets = {k: np.zeros((len(cs.attacks), n), dtype=bool)
+                        for k, n in self.counts.items()}
+        for i, a in enumerate(cs.attacks):
+            for t in a.targets:
+                self.targets[t.kind][i, t.index] = True
+        self.detect_factor = {k: self._factor(k, [a.detect_factor for a in cs.attacks])
+                              for k in KINDS}
+        self.pk_factor = self._factor("fire_unit", [a.pk_factor for a in cs.attacks])
+        units = cs.units
+        self.channels = np.array([u.channels for u in units], dtype=np.int64)
+        self.salvo = np.array([u.salvo for u in units], dtype=np.int64)
+        self.missiles = np.array([u.missiles for u in units], dtype=np.int64)
+        self.sls = np.array([u.shoot_look_shoot for u in units], dtype=bool)
+        self.own = np.array([u.own_acquisition_authorises for u in units], dtype=bool)
+        self.autonomous_crew = np.array([u.authority == "autonomous" for u in units], dtype=bool)
+        self.unit_cp = np.array([u.command_post for u in units], dtype=np.int64)
+        self.reliability = np.array([u.launch_reliability for u in units])
+        self.pk = np.array([u.pk for u in units]).reshape(len(units), len(cs.flights))
+        self.track_end = np.array([f.track.duration_s for f in cs.flights])
+        self.search_items = self._search_items()
+        self.passages, self.acq = self._passages()
+
+    def _factor(self, kind: str, factors: list[float]) -> np.ndarray:
+        """Product of the active attacks' factors, per entity and segment."""
+        out = np.ones((self.counts[kind], len(self.seg_lo)))
+        for i, f in enumerate(factors):
+            out *= np.where(self.targets[kind][i][:, None] & self.attack_on[i][None, :], f, 1.0)
+        return out
+
+    def _search_items(self) -> dict[str, np.ndarray]:
+        """(flight, search sensor, coverage interval) of every possible search detection."""
+        rows = [(f, s, i, a, b) for f in range(len(self.cs.flights))
+                for s, sensor in enumerate(self.cs.sensors)
+                if sensor.role == "search" and sensor.command_post >= 0
+                for i, (a, b) in enumerate(self.cs.coverage[f, s])]
+        cols = np.array(rows, dtype=float).reshape(len(rows), 5)
+        return {"flight": cols[:, 0].astype(np.int64), "sensor": cols[:, 1].astype(np.int64),
+                "interval": cols[:, 2].astype(np.int64), "a": cols[:, 3], "b": cols[:, 4]}
+
+    def _passages(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Every (flight, unit, envelope interval), and the sub-intervals over which fire
+        control may acquire in it (the envelope, or its part inside the radar's coverage)."""
+        from iadsim.engine.intervals import intersect
+
+        rows, acq = [], []
+        for f in range(len(self.cs.flights)):
+            for u, unit in enumerate(self.cs.units):
+                for e, (a, b) in enumerate(self.cs.envelope[f, u]):
+                    p = len(rows)
+                    rows.append((f, u, e, a, b))
+                    subs = [(a, b)] if unit.guidance == "infrared" else \
+                        intersect([(a, b)], self.cs.coverage[f, unit.fire_control_radar])
+                    acq += [(p, k, lo, hi) for k, (lo, hi) in enumerate(subs)]
+        p_cols = np.array(rows, dtype=float).reshape(len(rows), 5)
+        a_cols = np.array(acq, dtype=float).reshape(len(acq), 4)
+        passages = {"flight": p_cols[:, 0].astype(np.int64), "unit": p_cols[:, 1].astype(np.int64),
+                    "envelope": p_cols[:, 2].astype(np.int64), "a": p_cols[:, 3],
+                    "b": p_cols[:, 4]}
+        return passages, {"passage": a_cols[:, 0].astype(np.int64),
+                          "k": a_cols[:, 1].astype(np.int64), "a": a_cols[:, 2],
+                          "b": a_cols[:, 3]}
+
+    def block_size(self) -> int:
+        """Replications per block, so that the largest per-item arrays stay moderate."""
+        items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * self.threats_per_flight()
+        per_rep = items * len(self.seg_lo)
+        return int(np.clip(_CELLS_PER_BLOCK // per_rep, 64, DEFAULT_BLOCK))
+
+    def threats_per_flight(self) -> int:
+        return max((f.count for f in self.cs.flights), default=1)
+
+
+# --- one block's world ----------------------------------------------------------------------------
+
+
+class Block:
+    """The world of a block of replications and when each link holds, as arrays over them."""
+
+    def __init__(self, plan: Plan, rng: CounterStreams):
+        self.plan, self.cs, self.rng = plan, plan.cs, rng
+        self.B = len(rng.keys)
+        self._draw_world()
+        self._threats()
+        self._command_chain()
+        self._passages()
+
+    # step 1: readiness, strikes, electronic attack -- all before anything moves
+    def _draw_world(self) -> None:
+        plan, cs, rng = self.plan, self.cs, self.rng
+        G = len(plan.seg_lo)
+        self.ready = {kind: rng.uniform(READY, ki, np.arange(p.shape[0])[:, None],
+                                        np.arange(5)[None, :]) < p
+                      for ki, (kind, p) in enumerate(cs.readiness.items())}
+        self.issues_orders = rng.uniform(ORDERS, np.arange(len(cs.command_posts))) < \
+            np.array([c.orders_prob for c in cs.command_posts])
+        self.destroyed_at = {k: np.full((self.B, n), INF) for k, n in plan.counts.items()}
+        for i, s in enumerate(cs.strikes):
+            if s.time_s <= cs.duration_s:
+                hit = rng.uniform(STRIKE, i) < s.p_destroy
+                col = self.destroyed_at[s.target.kind][:, s.target.index]
+                col[:] = np.where(hit, np.minimum(col, s.time_s), col)
+        self.cut = {k: np.zeros((self.B, n, G), dtype=bool) for k, n in plan.counts.items()}
+        self.disabled = {k: np.zeros((self.B, n, G), dtype=bool) for k, n in plan.counts.items()}
+        for a, attack in enumerate(cs.attacks):
+            for t in attack.targets:
+                ki = KINDS.index(t.kind)
+                on = plan.attack_on[a]
+                cut = rng.uniform(LINK_CUT, a, ki, t.index) < attack.link_cut_prob
+                off = rng.uniform(DISABLE, a, ki, t.index) < attack.disable_prob
+                self.cut[t.kind][:, t.index] |= cut[:, None] & on[None, :]
+                self.disabled[t.kind][:, t.index] |= off[:, None] & on[None, :]
+        alive = {k: plan.seg_lo[None, None, :] < d[:, :, None]
+                 for k, d in self.destroyed_at.items()}
+
+        def up(kind: str, factors: tuple[int, ...]) -> np.ndarray:
+            ok = self.ready[kind][:, :, list(factors)].all(axis=2)
+            return ok[:, :, None] & alive[kind] & ~self.disabled[kind]
+
+        self.sensor_on = up("sensor", (AVAILABLE, DEPLOYED, EMITTING))
+        self.sensor_link = self.sensor_on & self.ready["sensor"][:, :, CONNECTED, None] & \
+            ~self.cut["sensor"]
+        self.cp_on = up("command_post", (AVAILABLE, DEPLOYED))
+        self.cp_link = self.cp_on & ~self.cut["command_post"]
+        self.unit_ready = up("fire_unit", (AVAILABLE, DEPLOYED))
+        detect = np.array([s.detect_rate for s in cs.sensors])[:, None] * 1.0
+        base = _times(detect, plan.detect_factor["sensor"])
+        self.search_rate = np.where(self.sensor_on, base[None], 0.0)
+        self.fire_control_rate = np.where(self.sensor_link, base[None], 0.0)
+        acquire = np.array([u.acquire_rate for u in cs.units])[:, None] * 1.0
+        self.infrared_rate = np.where(self.unit_ready,
+                                      _times(acquire, plan.detect_factor["fire_unit"])[None], 0.0)
+
+    # the threats: fixed flights, and Poisson arrivals of streams
+    def _threats(self) -> None:
+        cs, rng, B = self.cs, self.rng, self.B
+        flights, t0, active, ident = [], [], [], []
+        for f, flight in enumerate(cs.flights):
+            if flight.stream_rate_per_s > 0:
+                from scipy.stats import poisson
+
+                span = flight.stream_end_s - flight.start_s
+                n = poisson.ppf(rng.uniform(ARRIVALS, f), flight.stream_rate_per_s * span)
+                n = n.astype(np.int64)
+                n_max = int(n.max(initial=0))
+                arrive = flight.start_s + span * rng.uniform(ARRIVAL_TIME, f, np.arange(n_max))
+                arrive = np.sort(np.where(np.arange(n_max)[None] < n[:, None], arrive, INF), 1)
+                instances = np.arange(n_max)
+            else:
+                arrive = np.full((B, 1), flight.start_s)
+                instances = np.zeros(1, dtype=np.int64)
+            for i in instances:
+                for c in range(flight.count):
+                    flights.append(f)
+                    t0.append(arrive[:, i])
+                    active.append(np.isfinite(arrive[:, i]))
+                    ident.append((f << 40) | (int(i) << 16) | c)
+        self.threat_flight = np.array(flights, dtype=np.int64)
+        self.threat_id = np.array(ident, dtype=np.uint64)
+        self.t0 = np.stack(t0, axis=1) if t0 else np.zeros((B, 0))
+        self.active = np.stack(active, axis=1) if active else np.zeros((B, 0), dtype=bool)
+        self.t0 = np.where(self.active, self.t0, 0.0)
+
+    def _expand(self, items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Pair each static item with each threat of its flight: (threat, item) indices."""
+        by_flight = [np.flatnonzero(self.threat_flight == f) for f in range(len(self.cs.flights))]
+        js, ks = [], []
+        for k, f in enumerate(items["flight"]):
+            js.append(by_flight[f])
+            ks.append(np.full(len(by_flight[f]), k))
+        return (np.concatenate(js).astype(np.int64) if js else np.zeros(0, np.int64),
+                np.concatenate(ks).astype(np.int64) if ks else np.zeros(0, np.int64))
+
+    def _window(self, j: np.ndarray, a: np.ndarray, b: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Absolute [lo, hi] of route-relative intervals for threats j, cut at the end."""
+        lo = self.t0[:, j] + a
+        hi = np.minimum(self.t0[:, j] + b, self.cs.duration_s)
+        return lo, hi, self.active[:, j] & (lo <= self.cs.duration_s)
+
+    # step 2a: search detection, reports and orders, per threat and command post
+    def _command_chain(self) -> None:
+        cs, plan, B = self.cs, self.plan, self.B
+        J, C = len(self.threat_id), len(cs.command_posts)
+        items = plan.search_items
+        j, k = self._expand(items)
+        s = items["sensor"][k]
+        c = np.array([cs.sensors[x].command_post for x in s], dtype=np.int64)
+        lo, hi, valid = self._window(j, items["a"][k], items["b"][k])
+        hazard = self.rng.exponential(DETECT, self.threat_id[j], s, items["interval"][k])
+        t_det = first_event(self.search_rate[:, s], lo, hi, hazard, plan, valid)
+        both = self.sensor_link[:, s] & self.cp_link[:, c]
+        sent = first_up_at_or_after(both, t_det, hi, plan)
+        delay = np.array([p.report_delay_s for p in cs.command_posts])
+        key = j * C + c
+        self.detected_at = _group_min(t_det, key, J * C, B).reshape(B, J, C)
+        self.reported_at = _group_min(sent + delay[c], key, J * C, B).reshape(B, J, C)
+        self.ordered_at = np.full((B, J, C), INF)
+        for ci, post in enumerate(cs.command_posts):
+            reported = self.reported_at[:, :, ci]
+            if post.authority == "autonomous":
+                wait = np.full(reported.shape, post.autonomous_delay_s)
+            else:
+                wait = duration_quantile(post.decision_delay,
+                                         self.rng.uniform(DECISION, self.threat_id, ci))
+            t = reported + wait
+            dis = self.disabled["command_post"][:, ci]  # (B, G)
+            for _ in range(len(plan.seg_lo)):  # push out of disabled windows, in order
+                g = np.clip(np.searchsorted(plan.seg_lo, t, side="right") - 1, 0,
+                            len(plan.seg_lo) - 1)
+                inside = np.take_along_axis(dis, g, axis=1) & np.isfinite(t)
+                t = np.where(inside, plan.seg_hi[g], t)
+            ok = self.issues_orders[:, ci, None] & \
+                (t < self.destroyed_at["command_post"][:, ci, None])
+            self.ordered_at[:, :, ci] = np.where(ok & np.isfinite(reported), t, INF)
+
+    # step 2b: fire-control acquisition and the links of every passage
+    def _passages(self) -> None:
+        cs, plan, B = self.cs, self.plan, self.B
+        P_items, A_items = plan.passages, plan.acq
+        pj, pk = self._expand(P_items)  # passage p = (threat pj, static passage pk)
+        self.p_threat, self.p_static = pj, pk
+        self.p_unit = P_items["unit"][pk]
+        self.p_lo, self.p_hi, self.p_valid = self._window(pj, P_items["a"][pk], P_items["b"][pk])
+        # acquisition items: each (passage, sub-interval)
+        P = len(pj)
+        first_of_static = np.full(len(P_items["a"]) + 1, 0)
+        # passages of a static passage are consecutive in the expansion (grouped by static item)
+        starts = np.searchsorted(pk, np.arange(len(P_items["a"])), side="left")
+        first_of_static[:-1] = starts
+        ai_static = A_items["passage"]
+        reps_per = np.bincount(pk, minlength=len(P_items["a"]))
+        a_p = np.concatenate([first_of_static[s] + np.arange(reps_per[s]) for s in ai_static]) \
+            if len(ai_static) else np.zeros(0, np.int64)
+        a_k = np.repeat(np.arange(len(ai_static)), reps_per[ai_static]) if len(ai_static) \
+            else np.zeros(0, np.int64)
+        order = np.argsort(a_p, kind="stable")
+        a_p, a_k = a_p[order].astype(np.int64), a_k[order].astype(np.int64)
+        u = self.p_unit[a_p]
+        radar = np.array([cs.units[x].fire_control_radar for x in u], dtype=np.int64)
+        infrared = radar < 0
+        lo, hi, valid = self._window(pj[a_p], A_items["a"][a_k], A_items["b"][a_k])
+        valid &= self.p_valid[:, a_p]
+        rate = np.where(infrared[None, :, None], self.infrared_rate[:, u],
+                        self.fire_control_rate[:, np.maximum(radar, 0)])
+        hold = np.where(infrared[None, :, None], self.unit_ready[:, u],
+                        self.sensor_link[:, np.maximum(radar, 0)])
+        hazard = self.rng.exponential(ACQUIRE, self.threat_id[pj[a_p]], u,
+                                      P_items["envelope"][pk[a_p]], A_items["k"][a_k])
+        t_acq = first_event(rate, lo, hi, hazard, plan, valid)
+        # authorisation: own acquisition (delegated/none), or the command post's order
+        cp = plan.unit_cp[self.p_unit]
+        ordered = np.where(cp[None] >= 0, self.ordered_at[:, pj, np.maximum(cp, 0)], INF)
+        detected = np.where(cp[None] >= 0, self.detected_at[:, pj, np.maximum(cp, 0)], INF)
+        reported = np.where(cp[None] >= 0, self.reported_at[:, pj, np.maximum(cp, 0)], INF)
+        own = plan.own[self.p_unit]
+        t_auth = np.where(own[None], -INF, ordered)
+        # engageable windows: acquired, authorised, unit ready and fire control holding
+        ok = self.unit_ready[:, u] & hold  # (B, A, G)
+        w_lo = np.maximum(np.maximum(t_acq, t_auth[:, a_p])[..., None], plan.seg_lo)
+        w_hi = np.minimum(hi[..., None], plan.seg_hi)
+        w_ok = ok & (w_lo <= w_hi) & np.isfinite(t_acq)[..., None]
+        acq_lo = np.maximum(t_acq[..., None], plan.seg_lo)
+        acq_any = _group_any((ok & (acq_lo <= w_hi) & np.isfinite(t_acq)[..., None]).any(2),
+                             a_p, P, B)
+        # windows per passage, in time order (sub-intervals, then segments)
+        G = len(plan.seg_lo)
+        per = np.bincount(a_p, minlength=P)
+        W = int(per.max(initial=0)) * G
+        slot = (np.arange(len(a_p)) - np.searchsorted(a_p, a_p, side="left"))
+        self.win_lo = np.full((B, P, max(W, 1)), INF)
+        self.win_hi = np.full((B, P, max(W, 1)), -INF)
+        cols = (slot[:, None] * G + np.arange(G)[None, :])
+        self.win_lo[:, a_p[:, None], cols] = np.where(w_ok, w_lo, INF)
+        self.win_hi[:, a_p[:, None], cols] = np.where(w_ok, w_hi, -INF)
+        order = np.argsort(self.win_lo, axis=2, kind="stable")  # valid windows first, in order
+        self.win_lo = np.take_along_axis(self.win_lo, order, axis=2)
+        self.win_hi = np.take_along_axis(self.win_hi, order, axis=2)
+        # the cumulative links of MODEL.md, per passage
+        ready = self.unit_ready[:, self.p_unit]  # (B, P, G)
+
+        def held_since(t: np.ndarray) -> np.ndarray:
+            s = np.maximum(np.maximum(self.p_lo, t)[..., None], plan.seg_lo)
+            return (ready & (s <= np.minimum(self.p_hi[..., None], plan.seg_hi))).any(2)
+
+        own_any = own[None] & acq_any
+        self.link_held = np.stack([
+            held_since(np.full_like(self.p_lo, -INF)),
+            held_since(detected) | own_any,
+            held_since(reported) | own_any,
+            held_since(ordered) | own_any,
+            np.isfinite(self.win_lo[:, :, 0]),
+        ], axis=2) & self.p_valid[..., None]
+
+
+def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """rate × factor, where a zero factor stops even an infinite rate."""
+    return np.where(factor == 0.0, 0.0, rate * factor)
+
+
+def first_event(rate: np.ndarray, lo: np.ndarray, hi: np.ndarray, hazard: np.ndarray,
+                plan: Plan, valid: np.ndarray) -> np.ndarray:
+    """Invert the cumulative hazard of a per-segment rate over [lo, hi]: the time it reaches
+    `hazard` (unit exponentials), inf if it does not. rate (B, I, G); lo, hi, hazard (B, I)."""
+    s = np.maximum(lo[..., None], plan.seg_lo)
+    e = np.minimum(hi[..., None], plan.seg_hi)
+    inside = (s < e) | ((s == e) & (plan.seg_lo <= s) & (s < plan.seg_hi))
+    live = inside & (rate > 0)
+    with np.errstate(invalid="ignore"):
+        h = np.where(live, np.where(np.isinf(rate), INF, rate * (e - s)), 0.0)
+    cum = np.cumsum(h, axis=2)
+    hit = live & (cum >= hazard[..., None])
+    g = np.argmax(hit, axis=2)[..., None]
+    found = hit.any(axis=2) & valid
+    r = np.take_along_axis(rate, g, 2)[..., 0]
+    start = np.take_along_axis(s, g, 2)[..., 0]
+    before = (np.take_along_axis(cum, g, 2) - np.take_along_axis(h, g, 2))[..., 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(np.isinf(r), start, start + (hazard - before) / r)
+    return np.where(found, t, INF)
+
+
+def first_up_at_or_after(up: np.ndarray, t: np.ndarray, hi: np.ndarray, plan: Plan) -> np.ndarray:
+    """The earliest time ≥ t and ≤ hi in segments where `up` (B, I, G) holds; inf if none."""
+    cand = np.maximum(t[..., None], plan.seg_lo)
+    ok = up & (cand <= np.minimum(hi[..., None], plan.seg_hi)) & np.isfinite(t)[..., None]
+    return np.where(ok, cand, INF).min(axis=2, initial=INF)
+
+
+def _group_min(values: np.ndarray, key: np.ndarray, n: int, B: int) -> np.ndarray:
+    """Per replication, the minimum of values (B, I) over items sharing a key in [0, n)."""
+    out = np.full((B, n), INF)
+    if len(key):
+        order = np.argsort(key, kind="stable")
+        k, v = key[order], values[:, order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        out[:, k[starts]] = np.minimum.reduceat(v, starts, axis=1)
+    return out
+
+
+def _group_any(values: np.ndarray, key: np.ndarray, n: int, B: int) -> np.ndarray:
+    """Per replication, whether any of values (B, I) is true among items sharing a key."""
+    out = np.zeros((B, n), dtype=bool)
+    if len(key):
+        order = np.argsort(key, kind="stable")
+        k, v = key[order], values[:, order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        out[:, k[starts]] = np.logical_or.reduceat(v, starts, axis=1)
+    return out
