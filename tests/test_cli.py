@@ -25,7 +25,7 @@ from conftest import dump, line_of, minimal_scenario
 from scipy.stats import beta
 from typer.testing import CliRunner
 
-from iadsim.api import CHUNK
+from iadsim.api import chunk_size, prepare
 from iadsim.cli import app
 from iadsim.scenario import builtin_scenarios, load_scenario
 
@@ -148,7 +148,7 @@ def test_run_json_shape(full_json: dict[str, Any]) -> None:
     assert data["profile"] == "full"
     assert data["runs"] == 200
     assert data["seed"] == 1
-    assert data["engine"] == "reference"
+    assert data["engine"] == "vectorized"  # the default engine
 
     observables = data["observables"]
     missing = [name for name in REQUIRED_OBSERVABLES if name not in observables]
@@ -298,6 +298,7 @@ def test_interrupt_summarises_and_writes_finished_replications(
         return real_run(*args, **kwargs)
 
     monkeypatch.setattr(iadsim.api, "run", interrupted_run)
+    CHUNK = chunk_size(prepare(SCENARIO), "vectorized")
     result = invoke("run", SCENARIO, "--runs", 2 * CHUNK, "--json", "--out", tmp_path)
     assert result.exit_code == 130, everything(result)
     data = strict_json(result.stdout)

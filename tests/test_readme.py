@@ -107,16 +107,16 @@ def test_run_options_in_readme_exist() -> None:
 def test_readme_observables_are_readable() -> None:
     """Every observable the README names can be read from a run of the built-in scenario."""
     from iadsim.analysis.summary import observable
-    from iadsim.api import prepare, simulate
+    from iadsim.api import prepare, results
 
     text = section("Using it")
     observables = text.split("### Observables")[1]
     names = set(re.findall(r"`([a-z_]+(?:\[[a-z_]+=[^\]`]+\])?)`", observables))
     assert {"launches[guidance=radar]", "misses[unit_type=igla-class]",
             "engagements[id=buk-carlota]", "unit_ready", "killed"} <= names
-    results = simulate(prepare("caracas-2026"), 3, seed=0)
+    run = results(prepare("caracas-2026"), 3, seed=0)
     for name in sorted(names):
-        values = observable(results, name)
+        values = observable(run, name)
         assert len(values) == 3, name
 
 

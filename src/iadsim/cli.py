@@ -14,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iadsim import __version__
-from iadsim.analysis.summary import Estimate, estimate, link_totals, observable, summarize
-from iadsim.api import Interrupted, prepare, report, simulate
+from iadsim.analysis.summary import Estimate
+from iadsim.api import Interrupted, RunSummary, prepare, simulate
 from iadsim.engine import ENGINES, LINKS
-from iadsim.engine.results import Results
+from iadsim.store import TABLES
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
 from iadsim.scenario.schema import Scenario
@@ -44,7 +44,10 @@ def run_command(
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Fixes the whole run.")] = 0,
     profile: Annotated[str | None, typer.Option(
         "--profile", "-p", help="Readiness profile; default: the scenario's own readiness.")] = None,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] = "reference",
+    engine: Annotated[str, typer.Option(
+        help=f"One of: {', '.join(ENGINES)} (the oracle).")] = "vectorized",
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, help="Local worker processes (same results for any).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Also write per-replication results (Parquet) into this folder.")] = None,
@@ -59,28 +62,23 @@ def run_command(
     interrupted = False
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
-                  disable=as_json or runs < 500) as bar:
+                  disable=as_json or runs < 5000) as bar:
         task = bar.add_task(f"{prepared.compiled.name} · {prepared.compiled.profile}", total=runs)
         try:
-            results = simulate(prepared, runs, seed=seed, engine=engine,
-                               progress=lambda n: bar.advance(task, n))
+            summary = simulate(prepared, runs, seed=seed, engine=engine, workers=workers,
+                               out=out_dir, progress=lambda n: bar.advance(task, n))
         except Interrupted as stop:
-            if stop.results is None:
+            if stop.summary is None:
                 raise _fail("interrupted before any replication finished", 130) from None
-            results, interrupted = stop.results, True
-    summary = report(results)
-    if out_dir is not None:
-        from iadsim.store import write_results
-
-        written = write_results(results, out_dir, summary)
-        if not as_json:
-            err.print(f"wrote {', '.join(p.name for p in written)} to {out_dir}")
+            summary, interrupted = stop.summary, True
+    if out_dir is not None and not as_json:
+        err.print(f"wrote {', '.join(TABLES)} (Parquet) and summary.json to {escape(str(out_dir))}")
     if as_json:
-        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.write(json.dumps(summary.as_dict()) + "\n")
     else:
-        _print_summary(results, prepared.scenario)
+        _print_summary(summary)
     if interrupted:
-        err.print(f"[yellow]interrupted:[/yellow] summary of the {results.runs} replications "
+        err.print(f"[yellow]interrupted:[/yellow] summary of the {summary.runs} replications "
                   "that finished")
         raise typer.Exit(130)
 
@@ -133,41 +131,36 @@ def _ci(e: Estimate, digits: int = 2) -> str:
     return f"{e.mean:.{digits}f} [dim]±{half:.{digits}f}[/dim]"
 
 
-def _print_summary(results: Results, scenario: Scenario) -> None:
-    info = results.info
-    out.print(f"\n[bold]{escape(info.scenario)}[/bold] · profile [bold]{escape(info.profile)}[/bold] · "
-              f"{results.runs} runs · seed {info.seed} · {info.engine} engine")
+def _print_summary(summary: RunSummary) -> None:
+    info, est = summary.info, summary.estimates
+    out.print(f"\n[bold]{escape(info.scenario)}[/bold] · profile [bold]{escape(info.profile)}"
+              f"[/bold] · {summary.runs} runs · seed {info.seed} · {info.engine} engine")
     out.print("[dim]means per run ± half-width of the 95% confidence interval; "
               "system figures are illustrative[/dim]\n")
 
-    fates = Table("threat fates", "per run", title=None, box=None)
+    fates = Table("threat fates", "per run", box=None)
     for name in ("threats", "threats_killed", "leakers"):
-        fates.add_row(name, _ci(estimate(observable(results, name))))
+        fates.add_row(name, _ci(est[name]))
     out.print(fates)
 
     units = Table("unit type", "guidance", "engaged", "launches", "failed", "misses", "kills",
                   box=None)
-    seen: list[tuple[str, str]] = []
-    for t, g in zip(info.unit_types, info.unit_guidance, strict=True):
-        if (t, g) not in seen:
-            seen.append((t, g))
-    for t, g in seen:
-        row = [estimate(observable(results, f"{c}[unit_type={t}]"))
+    for t, g in dict.fromkeys(zip(info.unit_types, info.unit_guidance, strict=True)):
+        row = [est[f"{c}[unit_type={t}]"]
                for c in ("engagements", "launches", "launch_failures", "misses", "kills")]
-        units.add_row(t, g, *(_ci(e) for e in row))
+        units.add_row(escape(t), g, *(_ci(e) for e in row))
     for g in ("radar", "infrared"):
-        e = estimate(observable(results, f"launches[guidance={g}]"))
-        units.add_row(f"[bold]all {g}[/bold]", g, "", _ci(e), "", "", "")
+        units.add_row(f"[bold]all {g}[/bold]", g, "", _ci(est[f"launches[guidance={g}]"]),
+                      "", "", "")
     out.print()
     out.print(units)
 
-    totals = link_totals(results)
+    totals = summary.links
     failed = sum(totals.values())
     links = Table("first broken link", "passages", "share", "per run", "", box=None)
-    estimates = summarize(results, LINKS)
     for name in LINKS:
         share = totals[name] / failed if failed else 0.0
-        links.add_row(name, str(totals[name]), f"{share:6.1%}", _ci(estimates[name]),
+        links.add_row(name, str(totals[name]), f"{share:6.1%}", _ci(est[name]),
                       "█" * round(30 * share))
     out.print()
     out.print(links)

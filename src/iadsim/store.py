@@ -1,4 +1,5 @@
-"""Write a run's per-replication results as Parquet tables, atomically."""
+"""Per-replication results as Parquet tables, streamed block by block and renamed into place
+when the run ends (or is interrupted), so a file is always whole."""
 
 from __future__ import annotations
 
@@ -14,68 +15,99 @@ import pyarrow.parquet as pq
 
 from iadsim.engine.results import LINKS, UNIT_COUNTS, Results
 
+TABLES = ("replications", "units", "threats", "passages")
+
 
 def tables(results: Results) -> dict[str, pa.Table]:
-    """The run as flat tables: replications, units, threats, passages (long format)."""
+    """The results as flat tables: replications, units, threats, passages (long format)."""
     info = results.info
     R, U = results.runs, len(info.unit_ids)
-    tag = {"scenario": info.scenario, "profile": info.profile, "seed": info.seed,
-           "engine": info.engine}
-    replications = {"replication": results.replication, "threats": results.threats,
-                    "threats_killed": results.killed, "leakers": results.leakers}
+    replications: dict[str, Any] = {
+        "replication": results.replication, "threats": results.threats,
+        "threats_killed": results.killed, "leakers": results.leakers}
     for i, name in enumerate(UNIT_COUNTS):
         replications[name] = results.unit_counts[:, i, :].sum(axis=1)
     for i, name in enumerate(LINKS):
         replications[name] = results.links[:, i]
     for e, eid in enumerate(info.entity_ids):
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
-    units = {"replication": np.repeat(results.replication, U),
-             "unit": np.tile(np.array(info.unit_ids, dtype=object), R),
-             "unit_type": np.tile(np.array(info.unit_types, dtype=object), R),
-             "guidance": np.tile(np.array(info.unit_guidance, dtype=object), R)}
+    units: dict[str, Any] = {
+        "replication": np.repeat(results.replication, U),
+        "unit": _labels(info.unit_ids, np.tile(np.arange(U), R)),
+        "unit_type": _labels(info.unit_types, np.tile(np.arange(U), R)),
+        "guidance": _labels(info.unit_guidance, np.tile(np.arange(U), R))}
     for i, name in enumerate(UNIT_COUNTS):
         units[name] = results.unit_counts[:, i, :].reshape(-1)
-    threats = dict(results.threat_rows)
-    threats["flight"] = np.array(info.flight_ids, dtype=object)[threats["flight"]]
-    killer = np.array([*info.unit_ids, ""], dtype=object)[threats["killer"]]
-    threats["killer"] = killer
-    passages = dict(results.passage_rows)
-    passages["unit"] = np.array(info.unit_ids, dtype=object)[passages["unit"]]
-    passages["link"] = np.array(LINKS, dtype=object)[passages["link"]]
+    threats: dict[str, Any] = dict(results.threat_rows)
+    threats["flight"] = _labels(info.flight_ids, threats["flight"])
+    threats["killer"] = _labels((*info.unit_ids, ""), threats["killer"])
+    passages: dict[str, Any] = dict(results.passage_rows)
+    passages["unit"] = _labels(info.unit_ids, passages["unit"])
+    passages["link"] = _labels(LINKS, passages["link"])
+    meta = {b"scenario": info.scenario.encode(), b"profile": info.profile.encode(),
+            b"seed": str(info.seed).encode(), b"engine": info.engine.encode()}
     out = {}
-    for name, columns in (("replications", replications), ("units", units),
-                          ("threats", threats), ("passages", passages)):
-        table = pa.table({k: pa.array(v) for k, v in columns.items()})
-        out[name] = table.append_column("profile", pa.array([tag["profile"]] * len(table)))
-        out[name] = out[name].replace_schema_metadata({k.encode(): str(v).encode()
-                                                       for k, v in tag.items()})
+    for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
+        table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v)
+                          for k, v in columns.items()})
+        table = table.append_column("profile", pa.array([info.profile] * len(table),
+                                                        type=pa.string()))
+        out[name] = table.replace_schema_metadata(meta)
     return out
 
 
+def _labels(names: tuple[str, ...], index: np.ndarray) -> pa.Array:
+    """Names looked up by index (−1 → the last name), always typed as strings."""
+    return pa.array(np.array(names, dtype=object)[np.asarray(index, dtype=np.int64)].tolist()
+                    if len(names) else [""] * len(index), type=pa.string())
+
+
+class ResultsWriter:
+    """Appends blocks of results to Parquet files written aside; `close` renames them into
+    `folder` and writes `summary.json`."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._paths: dict[str, str] = {}
+
+    def append(self, results: Results) -> None:
+        for name, table in tables(results).items():
+            if name not in self._writers:
+                fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial",
+                                            dir=self.folder)
+                os.close(fd)
+                self._paths[name] = path
+                self._writers[name] = pq.ParquetWriter(path, table.schema)
+            self._writers[name].write_table(table)
+
+    def close(self, summary: dict[str, Any] | None) -> list[Path]:
+        """Finish the files and move them into place; returns the paths written."""
+        written = []
+        for name, writer in self._writers.items():
+            writer.close()
+            written.append(_publish(self._paths[name], self.folder / f"{name}.parquet"))
+        self._writers.clear()
+        if summary is not None:
+            fd, path = tempfile.mkstemp(prefix=".summary.", dir=self.folder)
+            with os.fdopen(fd, "w") as f:
+                json.dump(summary, f, indent=2)
+            written.append(_publish(path, self.folder / "summary.json"))
+        return written
+
+
 def write_results(results: Results, folder: str | Path, summary: dict[str, Any]) -> list[Path]:
-    """Write `<table>.parquet` files and `summary.json` into folder; each file appears whole
-    or not at all (written aside, then renamed)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, table in tables(results).items():
-        written.append(_atomic(folder / f"{name}.parquet",
-                               lambda path, t=table: pq.write_table(t, path)))
-    written.append(_atomic(folder / "summary.json",
-                           lambda path: Path(path).write_text(json.dumps(summary, indent=2))))
-    return written
+    """Write one Results object (all in memory) as the Parquet tables and summary.json."""
+    writer = ResultsWriter(folder)
+    writer.append(results)
+    return writer.close(summary)
 
 
-def _atomic(target: Path, write: Any) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _publish(tmp: str, target: Path) -> Path:
+    """Give the file ordinary permissions and rename it into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, target)
     return target

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iadsim.engine.results import LINKS, UNIT_COUNTS, Results
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
 
 DEFAULT_OBSERVABLES = (
     "threats", "threats_killed", "leakers", "engagements", "launches",
@@ -82,6 +82,55 @@ def summarize(results: Results, names: tuple[str, ...] = DEFAULT_OBSERVABLES
               ) -> dict[str, Estimate]:
     """Estimates of the named observables."""
     return {name: estimate(observable(results, name)) for name in names}
+
+
+def summary_observables(info: RunInfo) -> tuple[str, ...]:
+    """The defaults, and each unit type's engagement counts (for the readable summary)."""
+    per_type = tuple(f"{count}[unit_type={t}]" for t in dict.fromkeys(info.unit_types)
+                     for count in ("engagements", "launches", "launch_failures", "misses",
+                                   "kills"))
+    return DEFAULT_OBSERVABLES + per_type
+
+
+class Accumulator:
+    """Running means and variances of observables over blocks of replications (Chan et al.'s
+    pairwise update), and first-broken-link totals: a summary in bounded memory."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+        self.n = 0
+        self.mean = np.zeros(len(names))
+        self.m2 = np.zeros(len(names))
+        self.links = np.zeros(len(LINKS), dtype=np.int64)
+
+    def add(self, results: Results) -> None:
+        if results.runs == 0:
+            return
+        values = np.stack([observable(results, name) for name in self.names], axis=1)
+        n_b = len(values)
+        mean_b = values.mean(axis=0)
+        m2_b = ((values - mean_b) ** 2).sum(axis=0)
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * n_b / n
+        self.m2 = self.m2 + m2_b + delta ** 2 * self.n * n_b / n
+        self.n = n
+        self.links += results.links.sum(axis=0)
+
+    def estimates(self) -> dict[str, Estimate]:
+        out = {}
+        for i, name in enumerate(self.names):
+            if self.n > 1:
+                se = float(np.sqrt(self.m2[i] / (self.n - 1) / self.n))
+                out[name] = Estimate(float(self.mean[i]), float(self.mean[i] - _Z95 * se),
+                                     float(self.mean[i] + _Z95 * se), se)
+            else:
+                nan = float("nan")
+                out[name] = Estimate(float(self.mean[i]) if self.n else nan, nan, nan, nan)
+        return out
+
+    def link_totals(self) -> dict[str, int]:
+        return {name: int(self.links[i]) for i, name in enumerate(LINKS)}
 
 
 def link_totals(results: Results) -> dict[str, int]:

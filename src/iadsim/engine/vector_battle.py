@@ -43,63 +43,123 @@ class Battle:
         self.last_outcome = np.zeros((B, P), dtype=np.int8)
         self.last_resolution = np.full((B, P), -INF)
         self.skipped = np.zeros((B, P), dtype=bool)
-        # the candidates, ordered by replication
+        # the candidates, grouped by (replication, unit); `by_threat` groups them by threat
         b, p = np.nonzero(np.isfinite(block.win_lo[:, :, 0]))
-        self.b, self.p = b, p
-        self.window = np.zeros(len(b), dtype=np.int64)
-        self.ready_from = block.win_lo[b, p, 0]  # engageable since (FCFS key)
+        order = np.lexsort((p, block.p_unit[p], b))
+        self.b, self.p = b[order], p[order]
+        self.u, self.j = block.p_unit[self.p], block.p_threat[self.p]
+        self.window = np.zeros(len(self.b), dtype=np.int64)
+        self.ready_from = block.win_lo[self.b, self.p, 0]  # engageable since: the FCFS key
+        self._regroup()
+
+    def _regroup(self) -> None:
+        """Flat indices into the per-replication arrays, and the boundaries of the
+        (replication, unit), (replication, threat) and replication groups."""
+        B, J, P = self.block.B, len(self.block.threat_id), len(self.block.p_threat)
+        U, W = len(self.cs.units), self.block.win_lo.shape[2]
+        self.bu, self.bj, self.bp = self.b * U + self.u, self.b * J + self.j, self.b * P + self.p
+        self.bju, self.bpw = self.bj * U + self.u, self.bp * W
+        self.once_rule = ~self.plan.sls[self.u]
+        new = np.r_[True, (self.b[1:] != self.b[:-1]) | (self.u[1:] != self.u[:-1])]
+        self.unit_first, self.unit_group = np.flatnonzero(new), np.cumsum(new) - 1
+        self.by_threat = np.lexsort((np.arange(len(self.b)), self.j, self.b))
+        tb, tj = self.b[self.by_threat], self.j[self.by_threat]
+        new = np.r_[True, (tb[1:] != tb[:-1]) | (tj[1:] != tj[:-1])]
+        self.threat_first, self.threat_group = np.flatnonzero(new), np.cumsum(new) - 1
+        new = np.r_[True, self.b[1:] != self.b[:-1]]
+        self.rep_first, self.rep_group = np.flatnonzero(new), np.cumsum(new) - 1
+        self.live = np.isfinite(self.ready_from)
 
     def run(self) -> None:
-        while len(self.b):
-            self._retire_dead()
-            if not len(self.b):
+        while True:
+            self._retire()
+            if not self.live.any():
                 break
+            if self.live.mean() < 0.6:
+                self._compact()
             self._round()
 
-    def _retire_dead(self) -> None:
-        """Drop candidates whose threat is killed before they could engage, or whose unit is
-        out of missiles."""
-        j = self.block.p_threat[self.p]
-        u = self.block.p_unit[self.p]
-        keep = (self.kill_time[self.b, j] > self.ready_from) & (self.missiles[self.b, u] > 0)
-        self._keep(keep)
+    def _start(self) -> np.ndarray:
+        """No candidate can start before max(engageable since, its unit's first free channel)."""
+        return np.maximum(self.ready_from, self.next_free.ravel()[self.bu])
 
-    def _keep(self, keep: np.ndarray) -> None:
-        self.b, self.p = self.b[keep], self.p[keep]
-        self.window, self.ready_from = self.window[keep], self.ready_from[keep]
+    def _retire(self) -> None:
+        """Settle, for every candidate at once, what needs no channel: if its threat is dead by
+        the earliest time it could start, or its unit is out of missiles, or (without
+        shoot-look-shoot) its unit already engaged the threat, it is done; if its window ends
+        before then, it moves on to its next window (keeping its place in the queue if the two
+        windows touch)."""
+        block, live = self.block, self.live
+        start = self._start()
+        once = self.once_rule & self.engaged.ravel()[self.bju]
+        skip = live & once & (self.n_engaged.ravel()[self.bp] == 0)
+        self.skipped.ravel()[self.bp[skip]] = True
+        live &= (self.kill_time.ravel()[self.bj] > start) & \
+            (self.missiles.ravel()[self.bu] > 0) & ~once
+        win_lo, win_hi, end = block.win_lo.ravel(), block.win_hi.ravel(), block.win_lo.shape[2]
+        for _ in range(end):
+            hi = win_hi[self.bpw + self.window]
+            drop = np.flatnonzero(live & (start > hi))
+            if not len(drop):
+                break
+            nw = self.window[drop] + 1
+            nlo = np.where(nw < end, win_lo[self.bpw[drop] + np.minimum(nw, end - 1)], INF)
+            self.window[drop] = np.minimum(nw, end - 1)
+            self.ready_from[drop] = np.where(nlo == hi[drop], self.ready_from[drop], nlo)
+            start[drop] = np.maximum(self.ready_from[drop],
+                                     self.next_free.ravel()[self.bu[drop]])
+            live[drop] &= np.isfinite(nlo) & (self.kill_time.ravel()[self.bj[drop]] > start[drop])
+        self.ready_from[~live] = INF
+
+    def _compact(self) -> None:
+        keep = self.live
+        for name in ("b", "p", "u", "j", "window", "ready_from"):
+            setattr(self, name, getattr(self, name)[keep])
+        self._regroup()
 
     def _round(self) -> None:
-        """One event per replication: the earliest engagement start (or drop) of each."""
-        block = self.block
-        u_all = block.p_unit[self.p]
-        start = np.maximum(self.ready_from, self.next_free[self.b, u_all])
-        first = np.flatnonzero(np.r_[True, self.b[1:] != self.b[:-1]])
-        group = np.cumsum(np.r_[True, self.b[1:] != self.b[:-1]]) - 1
-        best = np.minimum.reduceat(start, first)
-        tie = start == best[group]
-        fcfs = np.minimum.reduceat(np.where(tie, self.ready_from, INF), first)
-        tie &= self.ready_from == fcfs[group]
-        index = np.arange(len(self.b))
-        sel = np.minimum.reduceat(np.where(tie, index, len(index)), first)
-        b, p, t = self.b[sel], self.p[sel], start[sel]
-        j, u = block.p_threat[p], block.p_unit[p]
+        """Every unit's next event whose outcome cannot depend on events not yet played.
+
+        A unit's next event is its head candidate (FCFS: earliest engageable) at
+        max(engageable since, first free channel). Other units interact with it only by
+        killing its threat first, and a kill comes no sooner than a candidate's earliest start
+        plus its unit's shortest engagement. So the head is played now when no other candidate
+        on its threat could kill before the head starts. The earliest event of each replication
+        always qualifies, so every round makes progress.
+        """
+        block, n = self.block, len(self.b)
+        start = self._start()
+        head = np.zeros(n, dtype=bool)
+        head[_group_winners(self.ready_from, None, self.unit_first, self.unit_group)] = True
+        earliest = np.zeros(n, dtype=bool)
+        earliest[_group_winners(start, self.ready_from, self.rep_first, self.rep_group)] = True
+        order = self.by_threat
+        kill_from = (start + self.plan.min_engagement_s[self.u])[order]
+        first = _group_winners(kill_from, None, self.threat_first, self.threat_group)
+        best = kill_from[first][self.threat_group]
+        others = kill_from.copy()
+        others[first] = INF
+        second = np.minimum.reduceat(others, self.threat_first)[self.threat_group]
+        is_first = np.zeros(n, dtype=bool)
+        is_first[first] = True
+        rivals = np.empty(n)
+        rivals[order] = np.where(is_first, second, best)
+        sel = np.flatnonzero(head & self.live & ((start < rivals) | earliest))
+        b, p, t, j, u = self.b[sel], self.p[sel], start[sel], self.j[sel], self.u[sel]
         w = self.window[sel]
         done = np.zeros(len(sel), dtype=bool)
         # the threat died while this candidate waited for a channel
-        dead = self.kill_time[b, j] <= t
-        done |= dead
+        done |= self.kill_time[b, j] <= t
         # it left its window before a channel freed: on to its next window, if any
         end = block.win_lo.shape[2]
         drop = ~done & (t > block.win_hi[b, p, w])
         if drop.any():
-            nw = w[drop] + 1
-            has = nw < end
-            nw_c = np.minimum(nw, end - 1)
-            nlo = block.win_lo[b[drop], p[drop], nw_c]
-            has &= np.isfinite(nlo)
+            nw = np.minimum(w[drop] + 1, end - 1)
+            nlo = block.win_lo[b[drop], p[drop], nw]
+            has = (w[drop] + 1 < end) & np.isfinite(nlo)
             touching = nlo == block.win_hi[b[drop], p[drop], w[drop]]
             ii = sel[drop]
-            self.window[ii] = nw_c
+            self.window[ii] = nw
             self.ready_from[ii] = np.where(touching, self.ready_from[ii], nlo)
             done[np.flatnonzero(drop)[~has]] = True
         # a unit engages a threat at most once without shoot-look-shoot
@@ -110,9 +170,8 @@ class Battle:
         if fire.any():
             again = self._engage(sel[fire], b[fire], p[fire], t[fire], j[fire], u[fire])
             done[np.flatnonzero(fire)[~again]] = True
-        keep = np.ones(len(self.b), dtype=bool)
-        keep[sel[done]] = False
-        self._keep(keep)
+        self.live[sel[done]] = False
+        self.ready_from[sel[done]] = INF
 
     def _engage(self, sel: np.ndarray, b: np.ndarray, p: np.ndarray, t: np.ndarray,
                 j: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -127,18 +186,18 @@ class Battle:
         address = (block.threat_id[j], u, plan.passages["envelope"][block.p_static[p]], k)
         draws = CounterStreams(block.rng.keys[b])
         duration = np.empty(len(b))
+        since_start = t - block.t0[b, j]
+        for fi in np.unique(f):  # default: acquisition, then flyout to the range at launch
+            m = f == fi
+            x, y, z = cs.flights[fi].track.position(since_start[m])
+            ux, uy, uz = plan.unit_xyz[u[m]].T
+            distance = np.sqrt((x - ux) ** 2 + (y - uy) ** 2 + (z - uz) ** 2)
+            duration[m] = plan.acquisition_s[u[m]] + distance / plan.missile_speed[u[m]]
         for ui in np.unique(u):
-            m = u == ui
-            unit = cs.units[ui]
-            if unit.engagement_time is not None:
-                u_time = draws.uniform_aligned(ENGAGE_TIME, *address)
-                duration[m] = duration_quantile(unit.engagement_time, u_time[m])
-                continue
-            for fi in np.unique(f[m]):
-                mm = m & (f == fi)
-                distance = cs.flights[fi].track.slant_range_m(t[mm] - block.t0[b[mm], j[mm]],
-                                                              *unit.xyz)
-                duration[mm] = unit.acquisition_time_s + distance / unit.missile_speed_mps
+            if cs.units[ui].engagement_time is not None:
+                m = u == ui
+                u_time = draws.uniform_aligned(ENGAGE_TIME, *(a[m] for a in address))
+                duration[m] = duration_quantile(cs.units[ui].engagement_time, u_time)
         resolve = t + duration
         c = np.argmin(self.free_at[b, u], axis=1)
         self.free_at[b, u, c] = resolve
@@ -169,9 +228,10 @@ class Battle:
         outcome = np.select([aborted, kill, n_launched > 0], [ABORTED, KILL_DRAW, MISS],
                             NO_LAUNCH).astype(np.int8)
         self.last_outcome[b, p] = outcome
-        first_kill = kill & (resolve < self.kill_time[b, j])
-        self.kill_time[b[first_kill], j[first_kill]] = resolve[first_kill]
-        self.killer[b[first_kill], j[first_kill]] = u[first_kill]
+        # the kill goes to the engagement that resolves first (several may share a threat)
+        np.minimum.at(self.kill_time, (b[kill], j[kill]), resolve[kill])
+        first = kill & (self.kill_time[b, j] == resolve)
+        self.killer[b[first], j[first]] = u[first]
         # shoot-look-shoot: rejoin the queue at the resolution, in this window or a later one
         again = plan.sls[u] & ~aborted & ~kill
         if again.any():
@@ -187,6 +247,16 @@ class Battle:
         lo = block.win_lo[b, p, w]
         self.window[sel] = w
         self.ready_from[sel] = np.where(has, np.maximum(t, lo), INF)  # INF: retired next round
+
+
+def _group_winners(key: np.ndarray, tie: np.ndarray | None, first: np.ndarray,
+                   group: np.ndarray) -> np.ndarray:
+    """Position of the smallest (key, tie, position) in each contiguous group."""
+    n = len(key)
+    cand = key == np.minimum.reduceat(key, first)[group]
+    if tie is not None:
+        cand &= tie == np.minimum.reduceat(np.where(cand, tie, INF), first)[group]
+    return np.minimum.reduceat(np.where(cand, np.arange(n), n), first)
 
 
 def play(block: Block, reps: np.ndarray) -> Results:

@@ -103,6 +103,11 @@ class Plan:
         self.autonomous_crew = np.array([u.authority == "autonomous" for u in units], dtype=bool)
         self.unit_cp = np.array([u.command_post for u in units], dtype=np.int64)
         self.reliability = np.array([u.launch_reliability for u in units])
+        self.unit_xyz = np.array([u.xyz for u in units]).reshape(len(units), 3)
+        self.acquisition_s = np.array([u.acquisition_time_s for u in units])
+        self.missile_speed = np.array([u.missile_speed_mps for u in units])
+        self.min_engagement_s = np.array([_shortest(u.engagement_time, u.acquisition_time_s)
+                                          for u in units])
         self.pk = np.array([u.pk for u in units]).reshape(len(units), len(cs.flights))
         self.track_end = np.array([f.track.duration_s for f in cs.flights])
         self.search_items = self._search_items()
@@ -378,6 +383,18 @@ class Block:
             held_since(ordered) | own_any,
             np.isfinite(self.win_lo[:, :, 0]),
         ], axis=2) & self.p_valid[..., None]
+
+
+def _shortest(engagement_time: object, acquisition_s: float) -> float:
+    """A lower bound of a unit's engagement time (its distribution's least value)."""
+    if engagement_time is None:
+        return acquisition_s  # acquisition, then a flyout of some length
+    if isinstance(engagement_time, (int, float)):
+        return float(engagement_time)
+    return float({"fixed": getattr(engagement_time, "value", 0.0),
+                  "uniform": getattr(engagement_time, "low", 0.0),
+                  "triangular": getattr(engagement_time, "low", 0.0)}.get(
+        engagement_time.dist, 0.0))  # type: ignore[attr-defined]
 
 
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
