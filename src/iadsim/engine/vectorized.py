@@ -361,26 +361,27 @@ class Block:
         W = int(per.max(initial=0)) * G
         slot = (np.arange(len(a_p)) - np.searchsorted(a_p, a_p, side="left"))
         self.win_lo = np.full((B, P, max(W, 1)), INF)
-        self.win_hi = np.full((B, P, max(W, 1)), -INF)
+        self.win_hi = np.full((B, P, max(W, 1)), INF)
         cols = (slot[:, None] * G + np.arange(G)[None, :])
         self.win_lo[:, a_p[:, None], cols] = np.where(w_ok, w_lo, INF)
-        self.win_hi[:, a_p[:, None], cols] = np.where(w_ok, w_hi, -INF)
-        order = np.argsort(self.win_lo, axis=2, kind="stable")  # valid windows first, in order
-        self.win_lo = np.take_along_axis(self.win_lo, order, axis=2)
-        self.win_hi = np.take_along_axis(self.win_hi, order, axis=2)
+        self.win_hi[:, a_p[:, None], cols] = np.where(w_ok, w_hi, INF)
+        # the windows are disjoint and in time order once the empty ones (INF) go last, so
+        # sorting starts and ends separately keeps each window's start with its end
+        self.win_lo.sort(axis=2)
+        self.win_hi.sort(axis=2)
         # the cumulative links of MODEL.md, per passage
+        # ready ∩ [t, ∞) ∩ [lo, hi] is non-empty exactly when t ≤ the last ready moment
         ready = self.unit_ready[:, self.p_unit]  # (B, P, G)
-
-        def held_since(t: np.ndarray) -> np.ndarray:
-            s = np.maximum(np.maximum(self.p_lo, t)[..., None], plan.seg_lo)
-            return (ready & (s <= np.minimum(self.p_hi[..., None], plan.seg_hi))).any(2)
-
+        overlap = np.maximum(self.p_lo[..., None], plan.seg_lo) <= \
+            np.minimum(self.p_hi[..., None], plan.seg_hi)
+        last_ready = np.where(ready & overlap, np.minimum(self.p_hi[..., None], plan.seg_hi),
+                              -INF).max(axis=2)
         own_any = own[None] & acq_any
         self.link_held = np.stack([
-            held_since(np.full_like(self.p_lo, -INF)),
-            held_since(detected) | own_any,
-            held_since(reported) | own_any,
-            held_since(ordered) | own_any,
+            last_ready > -INF,
+            (detected <= last_ready) | own_any,
+            (reported <= last_ready) | own_any,
+            (ordered <= last_ready) | own_any,
             np.isfinite(self.win_lo[:, :, 0]),
         ], axis=2) & self.p_valid[..., None]
 
