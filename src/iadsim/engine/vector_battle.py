@@ -43,13 +43,38 @@ class Battle:
         self.last_outcome = np.zeros((B, P), dtype=np.int8)
         self.last_resolution = np.full((B, P), -INF)
         self.skipped = np.zeros((B, P), dtype=bool)
-        # the candidates, grouped by (replication, unit); `by_threat` groups them by threat
+        # All candidates wait in `pending`, by engageable-since time; those before the horizon
+        # are `active`, grouped by (replication, unit), and by threat through `by_threat`.
         b, p = np.nonzero(np.isfinite(block.win_lo[:, :, 0]))
-        order = np.lexsort((p, block.p_unit[p], b))
-        self.b, self.p = b[order], p[order]
-        self.u, self.j = block.p_unit[self.p], block.p_threat[self.p]
-        self.window = np.zeros(len(self.b), dtype=np.int64)
-        self.ready_from = block.win_lo[self.b, self.p, 0]  # engageable since: the FCFS key
+        since = block.win_lo[b, p, 0]
+        order = np.argsort(since, kind="stable")
+        self.pending = {"b": b[order], "p": p[order], "ready_from": since[order]}
+        self.cursor, self.horizon = 0, -INF
+        self.chunk = max(4 * B, len(b) // 16)
+        none = np.zeros(0, dtype=np.int64)
+        self.b, self.p, self.window, self.ready_from = none, none, none, np.zeros(0)
+        self.u, self.j = none, none
+        self._regroup()
+
+    def _activate(self) -> None:
+        """Move the horizon on by a chunk of pending candidates and make them active. No
+        pending candidate can act, or kill, before the horizon, so events before it can be
+        played among the active ones alone."""
+        pending, n = self.pending, len(self.pending["b"])
+        end = min(n, self.cursor + self.chunk)
+        take = slice(self.cursor, end)
+        self.cursor = end
+        self.horizon = pending["ready_from"][end] if end < n else INF
+        keep = self.live
+        b = np.r_[self.b[keep], pending["b"][take]]
+        p = np.r_[self.p[keep], pending["p"][take]]
+        window = np.r_[self.window[keep], np.zeros(end - take.start, dtype=np.int64)]
+        ready_from = np.r_[self.ready_from[keep], pending["ready_from"][take]]
+        u = self.block.p_unit[p]
+        order = np.lexsort((p, u, b))
+        self.b, self.p, self.u = b[order], p[order], u[order]
+        self.j = self.block.p_threat[self.p]
+        self.window, self.ready_from = window[order], ready_from[order]
         self._regroup()
 
     def _regroup(self) -> None:
@@ -73,11 +98,13 @@ class Battle:
     def run(self) -> None:
         while True:
             self._retire()
-            if not self.live.any():
-                break
-            if self.live.mean() < 0.6:
+            if len(self.b) and self.live.mean() < 0.6:
                 self._compact()
-            self._round()
+            if self._round():
+                continue
+            if self.cursor == len(self.pending["b"]):
+                break  # the horizon is at infinity and nothing is left to play
+            self._activate()
 
     def _start(self) -> np.ndarray:
         """No candidate can start before max(engageable since, its unit's first free channel)."""
@@ -117,17 +144,19 @@ class Battle:
             setattr(self, name, getattr(self, name)[keep])
         self._regroup()
 
-    def _round(self) -> None:
+    def _round(self) -> bool:
         """Every unit's next event whose outcome cannot depend on events not yet played.
 
         A unit's next event is its head candidate (FCFS: earliest engageable) at
         max(engageable since, first free channel). Other units interact with it only by
         killing its threat first, and a kill comes no sooner than a candidate's earliest start
         plus its unit's shortest engagement. So the head is played now when no other candidate
-        on its threat could kill before the head starts. The earliest event of each replication
-        always qualifies, so every round makes progress.
+        on its threat could kill before the head starts. Only events before the horizon are
+        played; the earliest of each replication always qualifies. Returns whether any was.
         """
         block, n = self.block, len(self.b)
+        if not self.live.any():
+            return False
         start = self._start()
         head = np.zeros(n, dtype=bool)
         head[_group_winners(self.ready_from, None, self.unit_first, self.unit_group)] = True
@@ -144,7 +173,10 @@ class Battle:
         is_first[first] = True
         rivals = np.empty(n)
         rivals[order] = np.where(is_first, second, best)
-        sel = np.flatnonzero(head & self.live & ((start < rivals) | earliest))
+        sel = np.flatnonzero(head & self.live & ((start < rivals) | earliest) &
+                             (start < self.horizon))
+        if not len(sel):
+            return False
         b, p, t, j, u = self.b[sel], self.p[sel], start[sel], self.j[sel], self.u[sel]
         w = self.window[sel]
         done = np.zeros(len(sel), dtype=bool)
@@ -172,6 +204,7 @@ class Battle:
             done[np.flatnonzero(fire)[~again]] = True
         self.live[sel[done]] = False
         self.ready_from[sel[done]] = INF
+        return True
 
     def _engage(self, sel: np.ndarray, b: np.ndarray, p: np.ndarray, t: np.ndarray,
                 j: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -406,23 +406,24 @@ def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
 def first_event(rate: np.ndarray, lo: np.ndarray, hi: np.ndarray, hazard: np.ndarray,
                 plan: Plan, valid: np.ndarray) -> np.ndarray:
     """Invert the cumulative hazard of a per-segment rate over [lo, hi]: the time it reaches
-    `hazard` (unit exponentials), inf if it does not. rate (B, I, G); lo, hi, hazard (B, I)."""
+    `hazard` (unit exponentials), inf if it does not; an infinite rate fires on entry.
+    rate (B, I, G); lo, hi (B or 1, I); hazard, valid (B, I)."""
     s = np.maximum(lo[..., None], plan.seg_lo)
     e = np.minimum(hi[..., None], plan.seg_hi)
     inside = (s < e) | ((s == e) & (plan.seg_lo <= s) & (s < plan.seg_hi))
-    live = inside & (rate > 0)
-    with np.errstate(invalid="ignore"):
-        h = np.where(live, np.where(np.isinf(rate), INF, rate * (e - s)), 0.0)
+    duration = np.where(inside, e - s, 0.0)
+    infinite = np.isinf(rate)
+    finite_rate = np.where(infinite, 0.0, rate)
+    h = finite_rate * duration
     cum = np.cumsum(h, axis=2)
-    hit = live & (cum >= hazard[..., None])
-    g = np.argmax(hit, axis=2)[..., None]
-    found = hit.any(axis=2) & valid
-    r = np.take_along_axis(rate, g, 2)[..., 0]
-    start = np.take_along_axis(s, g, 2)[..., 0]
-    before = (np.take_along_axis(cum, g, 2) - np.take_along_axis(h, g, 2))[..., 0]
+    before = cum - h
+    x = hazard[..., None]
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(np.isinf(r), start, start + (hazard - before) / r)
-    return np.where(found, t, INF)
+        t = np.where((before < x) & (cum >= x) & (h > 0), s + (x - before) / finite_rate, INF)
+    t = t.min(axis=2)
+    if infinite.any():
+        t = np.minimum(t, np.where(infinite & inside, s, INF).min(axis=2))
+    return np.where(valid, t, INF)
 
 
 def first_up_at_or_after(up: np.ndarray, t: np.ndarray, hi: np.ndarray, plan: Plan) -> np.ndarray:
