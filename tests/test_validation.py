@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from iadsim.analysis.summary import estimate, observable
+from iadsim.analysis.summary import observable
 from iadsim.compile import CompiledScenario, compile_scenario
 from iadsim.engine import run
 from iadsim.engine.reference import run_reference

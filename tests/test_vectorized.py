@@ -54,13 +54,14 @@ def test_seed_changes_results(stress):
 
 
 def test_same_seed_same_results_in_a_fresh_process(stress):
-    code = ("import hashlib, numpy as np, sys; sys.path.insert(0, %r);"
+    here, stress_file = str(Path(__file__).parent), str(STRESS)
+    code = (f"import sys; sys.path.insert(0, {here!r});"
             "from test_vectorized import digest;"
             "from iadsim.compile import compile_scenario;"
             "from iadsim.scenario import load_scenario;"
             "from iadsim.engine.vectorized import run_vectorized;"
-            "print(digest(run_vectorized(compile_scenario(load_scenario(%r)), 150, seed=3)))"
-            % (str(Path(__file__).parent), str(STRESS)))
+            f"print(digest(run_vectorized(compile_scenario(load_scenario({stress_file!r})), 150,"
+            " seed=3)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == digest(run_vectorized(stress, 150, seed=3))

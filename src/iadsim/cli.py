@@ -17,10 +17,10 @@ from iadsim import __version__
 from iadsim.analysis.summary import Estimate
 from iadsim.api import Interrupted, RunSummary, prepare, simulate
 from iadsim.engine import ENGINES, LINKS
-from iadsim.store import TABLES
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
 from iadsim.scenario.schema import Scenario
+from iadsim.store import TABLES
 
 app = typer.Typer(
     help="iadsim: simulate an integrated air-defence system and explain why it does or does "
@@ -43,7 +43,8 @@ def run_command(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="Replications.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Fixes the whole run.")] = 0,
     profile: Annotated[str | None, typer.Option(
-        "--profile", "-p", help="Readiness profile; default: the scenario's own readiness.")] = None,
+        "--profile", "-p", help="Readiness profile; default: the scenario's own readiness."
+    )] = None,
     engine: Annotated[str, typer.Option(
         help=f"One of: {', '.join(ENGINES)} (the oracle).")] = "vectorized",
     workers: Annotated[int, typer.Option(

@@ -80,7 +80,7 @@ class Battle:
     def _regroup(self) -> None:
         """Flat indices into the per-replication arrays, and the boundaries of the
         (replication, unit), (replication, threat) and replication groups."""
-        B, J, P = self.block.B, len(self.block.threat_id), len(self.block.p_threat)
+        J, P = len(self.block.threat_id), len(self.block.p_threat)
         U, W = len(self.cs.units), self.block.win_lo.shape[2]
         self.bu, self.bj, self.bp = self.b * U + self.u, self.b * J + self.j, self.b * P + self.p
         self.bju, self.bpw = self.bj * U + self.u, self.bp * W
@@ -300,7 +300,7 @@ def play(block: Block, reps: np.ndarray) -> Results:
 
 
 def _record(block: Block, battle: Battle, reps: np.ndarray) -> Results:
-    cs, plan = block.cs, block.plan
+    cs = block.cs
     B, U = block.B, len(cs.units)
     killer = np.where(block.active, battle.killer, -1)
     counts = battle.counts.copy()
