@@ -31,7 +31,7 @@ INF = math.inf
 READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
     ENGAGE_TIME, LAUNCH, KILL = range(13)
 
-DEFAULT_BLOCK = 2048  # replications computed together; any value gives the same results
+DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on (replications × items × segments) held at once
 
 
