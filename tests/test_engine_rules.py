@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from iadsim.analysis.summary import observable
 from iadsim.compile import compile_scenario
@@ -37,11 +38,12 @@ def test_thin_shell_is_found_at_any_speed():
         assert len(cs.envelope[0, 0]) == 2, (speed, cs.envelope)
 
 
-def test_no_kill_after_the_route_has_ended():
+@pytest.mark.parametrize("engine", ["reference", "vectorized"])
+def test_no_kill_after_the_route_has_ended(engine):
     """A route ending at the unit (inside its envelope) ends ~11 s after entry; an engagement
     lasting 100 s resolves after the threat has arrived, so it never kills."""
     cs = scenario(tau=100.0, end_lat=10.0)
-    results = run(cs, 200, seed=3)
+    results = run(cs, 200, seed=3, engine=engine)
     assert observable(results, "engagements").min() == 1
     assert observable(results, "threats_killed").max() == 0
     np.testing.assert_array_equal(observable(results, "misses"),
@@ -49,6 +51,7 @@ def test_no_kill_after_the_route_has_ended():
     assert observable(results, "killed").sum() == 200  # each failed passage: the kill link
 
 
-def test_quick_engagement_kills_before_route_end():
+@pytest.mark.parametrize("engine", ["reference", "vectorized"])
+def test_quick_engagement_kills_before_route_end(engine):
     cs = scenario(tau=1.0, end_lat=10.0)
-    assert observable(run(cs, 50, seed=3), "threats_killed").min() == 1
+    assert observable(run(cs, 50, seed=3, engine=engine), "threats_killed").min() == 1

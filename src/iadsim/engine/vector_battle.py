@@ -229,7 +229,7 @@ class Battle:
         for ui in np.unique(u):
             if cs.units[ui].engagement_time is not None:
                 m = u == ui
-                u_time = draws.uniform_aligned(ENGAGE_TIME, *(a[m] for a in address))
+                u_time = draws.uniform_aligned(ENGAGE_TIME, *address)[m]
                 duration[m] = duration_quantile(cs.units[ui].engagement_time, u_time)
         resolve = t + duration
         c = np.argmin(self.free_at[b, u], axis=1)

@@ -334,17 +334,18 @@ class Block:
         lo, hi, valid = self._window(pj[a_p], A_items["a"][a_k], A_items["b"][a_k])
         valid &= self.p_valid[:, a_p]
         rate = np.where(infrared[None, :, None], self.infrared_rate[:, u],
-                        self.fire_control_rate[:, np.maximum(radar, 0)])
+                        _pick(self.fire_control_rate, radar, 0.0))
         hold = np.where(infrared[None, :, None], self.unit_ready[:, u],
-                        self.sensor_link[:, np.maximum(radar, 0)])
+                        _pick(self.sensor_link, radar, False))
         hazard = self.rng.exponential(ACQUIRE, self.threat_id[pj[a_p]], u,
                                       P_items["envelope"][pk[a_p]], A_items["k"][a_k])
         t_acq = first_event(rate, lo, hi, hazard, plan, valid)
         # authorisation: own acquisition (delegated/none), or the command post's order
         cp = plan.unit_cp[self.p_unit]
-        ordered = np.where(cp[None] >= 0, self.ordered_at[:, pj, np.maximum(cp, 0)], INF)
-        detected = np.where(cp[None] >= 0, self.detected_at[:, pj, np.maximum(cp, 0)], INF)
-        reported = np.where(cp[None] >= 0, self.reported_at[:, pj, np.maximum(cp, 0)], INF)
+        cp_or_none = np.where(cp < 0, len(cs.command_posts), cp)  # "none" → a column of inf
+        ordered, detected, reported = (
+            np.concatenate([times, np.full(times.shape[:2] + (1,), INF)], axis=2)[:, pj, cp_or_none]
+            for times in (self.ordered_at, self.detected_at, self.reported_at))
         own = plan.own[self.p_unit]
         t_auth = np.where(own[None], -INF, ordered)
         # engageable windows: acquired, authorised, unit ready and fire control holding
@@ -396,6 +397,13 @@ def _shortest(engagement_time: object, acquisition_s: float) -> float:
                   "uniform": getattr(engagement_time, "low", 0.0),
                   "triangular": getattr(engagement_time, "low", 0.0)}.get(
         engagement_time.dist, 0.0))  # type: ignore[attr-defined]
+
+
+def _pick(array: np.ndarray, index: np.ndarray, fill: float | bool) -> np.ndarray:
+    """array[:, index], with `fill` where index is −1 (no such entity; the axis may be empty)."""
+    padded = np.concatenate([array, np.full((array.shape[0], 1, *array.shape[2:]), fill,
+                                            dtype=array.dtype)], axis=1)
+    return padded[:, np.where(index < 0, array.shape[1], index)]
 
 
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
