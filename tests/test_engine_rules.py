@@ -55,3 +55,70 @@ def test_no_kill_after_the_route_has_ended(engine):
 def test_quick_engagement_kills_before_route_end(engine):
     cs = scenario(tau=1.0, end_lat=10.0)
     assert observable(run(cs, 50, seed=3, engine=engine), "threats_killed").min() == 1
+
+
+ONE_SAM = """
+name: rules-sam
+duration_s: 100
+reference: {lat: 0, lon: 0}
+sensors:
+  - {id: fcr, role: fire_control, lat: 0, lon: 0, height_m: 10, range_km: 100, detect_rate: .inf}
+fire_units:
+  - {id: u, lat: 0, lon: 0, guidance: radar, fire_control_radar: fcr, max_range_km: 50,
+     max_alt_m: 5000, missiles: %(missiles)s, pk: %(pk)s, engagement_time: %(tau)s,
+     shoot_look_shoot: %(sls)s}
+threats:
+  - id: a
+    class: fixed_wing
+    rcs_m2: 1
+    count: %(count)s
+    start_s: %(start)s
+    route: [{lat: 0.2, lon: 0, alt_m: 1000}, {lat: -0.2, lon: 0, alt_m: 1000, time_s: 400}]
+%(extra)s
+"""
+
+
+def sam(extra: str = "", **values: object):
+    fields = {"missiles": 4, "pk": 1.0, "tau": 5, "sls": "false", "count": 1, "start": 0,
+              "extra": extra} | values
+    return compile_scenario(parse_scenario(ONE_SAM % fields, "rules-sam.yaml"))
+
+
+BOTH = pytest.mark.parametrize("engine", ["reference", "vectorized"])
+
+
+@BOTH
+def test_attack_window_past_the_end_still_disables(engine):
+    cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 1000, targets: {ids: [u]},"
+             " disable_prob: 1.0}")
+    results = run(cs, 50, seed=1, engine=engine)
+    assert observable(results, "engagements").max() == 0
+    assert observable(results, "unit_ready").min() == 1
+
+
+@BOTH
+def test_pk_factor_applies_to_an_engagement_resolving_past_the_end(engine):
+    cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 1000, targets: {ids: [u]},"
+             " pk_factor: 0.0}", tau=50, start=60)
+    results = run(cs, 50, seed=1, engine=engine)
+    assert observable(results, "engagements").min() == 1
+    assert observable(results, "threats_killed").max() == 0
+
+
+@BOTH
+def test_a_unit_struck_at_time_zero_never_engages(engine):
+    cs = sam("strikes:\n  - {target: u, time_s: 0, p_destroy: 1.0}")
+    results = run(cs, 50, seed=1, engine=engine)
+    assert observable(results, "engagements").max() == 0
+    assert observable(results, "unit_ready").min() == 1
+
+
+@BOTH
+def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
+    """One channel, zero engagement time, shoot-look-shoot, two threats and three missiles:
+    the second threat is served before the first is engaged again, so it is never left
+    without an engagement (MODEL.md: the threat rejoins the queue at that moment)."""
+    cs = sam(missiles=3, pk=0.5, tau=0, sls="true", count=2)
+    results = run(cs, 400, seed=2, engine=engine)
+    assert observable(results, "capacity").max() == 0
+    assert observable(results, "engagements").min() >= 2

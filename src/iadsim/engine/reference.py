@@ -144,6 +144,8 @@ class Chain:
         if not all(self.world.ready[entity.kind][entity.index, f] for f in factors):
             return []
         end = self.world.destroyed_at[entity.kind][entity.index]
+        if end <= horizon[0][0]:
+            return []  # destroyed at the start: gone from the first moment
         alive = intersect(horizon, [(-math.inf, end)]) if end < math.inf else horizon
         return minus(alive, self.world.disabled.get(entity, []))
 

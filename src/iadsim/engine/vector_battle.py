@@ -49,10 +49,11 @@ class Battle:
         since = block.win_lo[b, p, 0]
         order = np.argsort(since, kind="stable")
         self.pending = {"b": b[order], "p": p[order], "ready_from": since[order]}
-        self.cursor, self.horizon = 0, -INF
+        self.cursor, self.horizon, self.clock = 0, -INF, 0
         self.chunk = max(4 * B, len(b) // 16)
         none = np.zeros(0, dtype=np.int64)
         self.b, self.p, self.window, self.ready_from = none, none, none, np.zeros(0)
+        self.queued = none  # when it joined its queue at ready_from: a rejoin goes behind
         self.u, self.j = none, none
         self._regroup()
 
@@ -70,11 +71,13 @@ class Battle:
         p = np.r_[self.p[keep], pending["p"][take]]
         window = np.r_[self.window[keep], np.zeros(end - take.start, dtype=np.int64)]
         ready_from = np.r_[self.ready_from[keep], pending["ready_from"][take]]
+        queued = np.r_[self.queued[keep], np.zeros(end - take.start, dtype=np.int64)]
         u = self.block.p_unit[p]
         order = np.lexsort((p, u, b))
         self.b, self.p, self.u = b[order], p[order], u[order]
         self.j = self.block.p_threat[self.p]
         self.window, self.ready_from = window[order], ready_from[order]
+        self.queued = queued[order]
         self._regroup()
 
     def _regroup(self) -> None:
@@ -106,6 +109,11 @@ class Battle:
                 break  # the horizon is at infinity and nothing is left to play
             self._activate()
 
+    def _tick(self) -> int:
+        """A number larger than any before: the order in which candidates joined queues."""
+        self.clock += 1
+        return self.clock
+
     def _start(self) -> np.ndarray:
         """No candidate can start before max(engageable since, its unit's first free channel)."""
         return np.maximum(self.ready_from, self.next_free.ravel()[self.bu])
@@ -132,7 +140,9 @@ class Battle:
             nw = self.window[drop] + 1
             nlo = np.where(nw < end, win_lo[self.bpw[drop] + np.minimum(nw, end - 1)], INF)
             self.window[drop] = np.minimum(nw, end - 1)
-            self.ready_from[drop] = np.where(nlo == hi[drop], self.ready_from[drop], nlo)
+            rejoin = nlo != hi[drop]
+            self.ready_from[drop] = np.where(rejoin, nlo, self.ready_from[drop])
+            self.queued[drop] = np.where(rejoin, self._tick(), self.queued[drop])
             start[drop] = np.maximum(self.ready_from[drop],
                                      self.next_free.ravel()[self.bu[drop]])
             live[drop] &= np.isfinite(nlo) & (self.kill_time.ravel()[self.bj[drop]] > start[drop])
@@ -140,7 +150,7 @@ class Battle:
 
     def _compact(self) -> None:
         keep = self.live
-        for name in ("b", "p", "u", "j", "window", "ready_from"):
+        for name in ("b", "p", "u", "j", "window", "ready_from", "queued"):
             setattr(self, name, getattr(self, name)[keep])
         self._regroup()
 
@@ -159,12 +169,13 @@ class Battle:
             return False
         start = self._start()
         head = np.zeros(n, dtype=bool)
-        head[_group_winners(self.ready_from, None, self.unit_first, self.unit_group)] = True
+        head[_group_winners(self.unit_first, self.unit_group, self.ready_from, self.queued)] = True
         earliest = np.zeros(n, dtype=bool)
-        earliest[_group_winners(start, self.ready_from, self.rep_first, self.rep_group)] = True
+        earliest[_group_winners(self.rep_first, self.rep_group, start, self.ready_from,
+                                self.queued)] = True
         order = self.by_threat
         kill_from = (start + self.plan.min_engagement_s[self.u])[order]
-        first = _group_winners(kill_from, None, self.threat_first, self.threat_group)
+        first = _group_winners(self.threat_first, self.threat_group, kill_from)
         best = kill_from[first][self.threat_group]
         others = kill_from.copy()
         others[first] = INF
@@ -193,6 +204,7 @@ class Battle:
             ii = sel[drop]
             self.window[ii] = nw
             self.ready_from[ii] = np.where(touching, self.ready_from[ii], nlo)
+            self.queued[ii] = np.where(touching, self.queued[ii], self._tick())
             done[np.flatnonzero(drop)[~has]] = True
         # a unit engages a threat at most once without shoot-look-shoot
         once = ~done & ~drop & ~self.plan.sls[u] & self.engaged[b, j, u]
@@ -280,15 +292,17 @@ class Battle:
         lo = block.win_lo[b, p, w]
         self.window[sel] = w
         self.ready_from[sel] = np.where(has, np.maximum(t, lo), INF)  # INF: retired next round
+        self.queued[sel] = self._tick()
 
 
-def _group_winners(key: np.ndarray, tie: np.ndarray | None, first: np.ndarray,
-                   group: np.ndarray) -> np.ndarray:
-    """Position of the smallest (key, tie, position) in each contiguous group."""
+def _group_winners(first: np.ndarray, group: np.ndarray, key: np.ndarray,
+                   *ties: np.ndarray) -> np.ndarray:
+    """Position of the smallest (key, *ties, position) in each contiguous group."""
     n = len(key)
     cand = key == np.minimum.reduceat(key, first)[group]
-    if tie is not None:
-        cand &= tie == np.minimum.reduceat(np.where(cand, tie, INF), first)[group]
+    for tie in ties:
+        big = np.iinfo(tie.dtype).max if tie.dtype.kind == "i" else INF
+        cand &= tie == np.minimum.reduceat(np.where(cand, tie, big), first)[group]
     return np.minimum.reduceat(np.where(cand, np.arange(n), n), first)
 
 

@@ -76,7 +76,8 @@ class Plan:
         points = {0.0, cs.duration_s, INF}
         points.update(s.time_s for s in cs.strikes if s.time_s <= cs.duration_s)
         for a in cs.attacks:
-            points.update(t for t in (a.start_s, a.end_s) if 0.0 <= t <= cs.duration_s)
+            points.update(t for t in (a.start_s, a.end_s) if 0.0 <= t < INF)  # even past the end:
+            # an attack still disables a unit, or cuts a pk, for engagements resolving then
         edges = np.array(sorted(points))
         self.seg_lo, self.seg_hi = edges[:-1], edges[1:]
         n_seg = len(self.seg_lo)
@@ -353,6 +354,8 @@ class Block:
         w_lo = np.maximum(np.maximum(t_acq, t_auth[:, a_p])[..., None], plan.seg_lo)
         w_hi = np.minimum(hi[..., None], plan.seg_hi)
         w_ok = ok & (w_lo <= w_hi) & np.isfinite(t_acq)[..., None]
+        # as in the reference engine, becoming ready just as the passage ends is no window
+        w_ok &= ~((w_lo == w_hi) & (w_lo == plan.seg_lo) & (lo[..., None] < plan.seg_lo))
         acq_lo = np.maximum(t_acq[..., None], plan.seg_lo)
         acq_any = _group_any((ok & (acq_lo <= w_hi) & np.isfinite(t_acq)[..., None]).any(2),
                              a_p, P, B)
