@@ -286,8 +286,9 @@ class Block:
         sent = first_up_at_or_after(both, t_det, hi, plan)
         delay = np.array([p.report_delay_s for p in cs.command_posts])
         key = j * C + c
-        self.detected_at = _group_min(t_det, key, J * C, B).reshape(B, J, C)
-        self.reported_at = _group_min(sent + delay[c], key, J * C, B).reshape(B, J, C)
+        self.detected_at = _group_reduce(np.minimum, t_det, key, J * C, INF).reshape(B, J, C)
+        self.reported_at = _group_reduce(np.minimum, sent + delay[c], key, J * C,
+                                         INF).reshape(B, J, C)
         self.ordered_at = np.full((B, J, C), INF)
         for ci, post in enumerate(cs.command_posts):
             reported = self.reported_at[:, :, ci]
@@ -357,8 +358,9 @@ class Block:
         # as in the reference engine, becoming ready just as the passage ends is no window
         w_ok &= ~((w_lo == w_hi) & (w_lo == plan.seg_lo) & (lo[..., None] < plan.seg_lo))
         acq_lo = np.maximum(t_acq[..., None], plan.seg_lo)
-        acq_any = _group_any((ok & (acq_lo <= w_hi) & np.isfinite(t_acq)[..., None]).any(2),
-                             a_p, P, B)
+        acq_any = _group_reduce(np.logical_or,
+                                (ok & (acq_lo <= w_hi) & np.isfinite(t_acq)[..., None]).any(2),
+                                a_p, P, False)
         # windows per passage, in time order (sub-intervals, then segments)
         G = len(plan.seg_lo)
         per = np.bincount(a_p, minlength=P)
@@ -444,23 +446,14 @@ def first_up_at_or_after(up: np.ndarray, t: np.ndarray, hi: np.ndarray, plan: Pl
     return np.where(ok, cand, INF).min(axis=2, initial=INF)
 
 
-def _group_min(values: np.ndarray, key: np.ndarray, n: int, B: int) -> np.ndarray:
-    """Per replication, the minimum of values (B, I) over items sharing a key in [0, n)."""
-    out = np.full((B, n), INF)
+def _group_reduce(ufunc: np.ufunc, values: np.ndarray, key: np.ndarray, n: int,
+                  fill: float | bool) -> np.ndarray:
+    """Per replication, ufunc-reduce values (B, I) over the items sharing each key in [0, n);
+    `fill` where no item has the key."""
+    out = np.full((values.shape[0], n), fill, dtype=values.dtype)
     if len(key):
         order = np.argsort(key, kind="stable")
         k, v = key[order], values[:, order]
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        out[:, k[starts]] = np.minimum.reduceat(v, starts, axis=1)
-    return out
-
-
-def _group_any(values: np.ndarray, key: np.ndarray, n: int, B: int) -> np.ndarray:
-    """Per replication, whether any of values (B, I) is true among items sharing a key."""
-    out = np.zeros((B, n), dtype=bool)
-    if len(key):
-        order = np.argsort(key, kind="stable")
-        k, v = key[order], values[:, order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        out[:, k[starts]] = np.logical_or.reduceat(v, starts, axis=1)
+        out[:, k[starts]] = ufunc.reduceat(v, starts, axis=1)
     return out
