@@ -63,7 +63,7 @@ def run_command(
     interrupted = False
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
-                  disable=as_json or runs < 5000) as bar:
+                  disable=as_json) as bar:
         task = bar.add_task(f"{prepared.compiled.name} · {prepared.compiled.profile}", total=runs)
         try:
             summary = simulate(prepared, runs, seed=seed, engine=engine, workers=workers,
