@@ -250,7 +250,7 @@ class Flight(Strict):
     id: Identifier
     type: str | None = None
     threat_class: ThreatClass = Field(alias="class")
-    count: Count = 1
+    count: Annotated[Count, Field(le=10_000, description="Aircraft in the flight.")] = 1
     rcs_m2: Positive
     speed_mps: Positive | None = Field(None, description="Default leg speed.")
     route: list[Waypoint] = Field(min_length=2)
