@@ -26,7 +26,7 @@ app = typer.Typer(
     help="iadsim: simulate an integrated air-defence system and explain why it does or does "
          "not stop a raid. An analysis and teaching tool; system figures are illustrative.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 120)  # piped: no wrapping at 80
 err = Console(stderr=True)
 
 
