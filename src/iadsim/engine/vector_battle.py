@@ -1,12 +1,14 @@
 """Engagements for a block of replications at once, and the outcome of every passage.
 
-Every (replication, passage) with an engageable window is a *candidate*. Each round, every
-replication that still has candidates takes its next event in time order — the candidate whose
-engagement would start first (FCFS among a unit's waiting threats: earliest engageable first) —
-and either starts that engagement, or drops the candidate from a window it left while waiting, or
-retires it because its threat is dead, its unit is out of missiles, or the unit already engaged
-that threat. Engagement outcomes are drawn at the start, so kills are known in time order; the
-kill of a threat is credited to the engagement that resolves first with a kill (MODEL.md).
+Every (replication, passage) with an engageable window is a *candidate*. A unit's next event is
+its head candidate — FCFS: earliest engageable, and behind those already waiting after a miss —
+at max(engageable since, first free channel): it starts that engagement, leaves a window it
+could not be served in, or retires because its threat is dead, its unit is out of missiles, or
+the unit already engaged that threat. Units interact only through kills, so each round plays,
+in every replication, every unit's next event that no unplayed event could affect (no other
+candidate could kill its threat sooner); the result is the same as playing events one at a time
+in time order, which a test checks. Engagement outcomes are drawn at the start; a threat's kill
+is credited to the engagement that resolves first with a kill (MODEL.md).
 """
 
 from __future__ import annotations
