@@ -129,12 +129,6 @@ class CompiledScenario:
     coverage: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, sensor) → times from start
     envelope: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, unit) → times from start
 
-    def entity_ids(self, kind: str) -> list[str]:
-        return [e.id for e in getattr(self, _PLURAL[kind])]
-
-
-_PLURAL = {"sensor": "sensors", "command_post": "command_posts", "fire_unit": "units"}
-
 
 def compile_scenario(scenario: Scenario, profile: str | None = None) -> CompiledScenario:
     """Resolve one profile's readiness and compute every route's intervals once."""

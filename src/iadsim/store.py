@@ -97,13 +97,6 @@ class ResultsWriter:
         return written
 
 
-def write_results(results: Results, folder: str | Path, summary: dict[str, Any]) -> list[Path]:
-    """Write one Results object (all in memory) as the Parquet tables and summary.json."""
-    writer = ResultsWriter(folder)
-    writer.append(results)
-    return writer.close(summary)
-
-
 def _publish(tmp: str, target: Path) -> Path:
     """Give the file ordinary permissions and rename it into place."""
     umask = os.umask(0)

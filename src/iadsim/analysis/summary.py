@@ -78,12 +78,6 @@ def estimate(values: np.ndarray) -> Estimate:
     return Estimate(mean, mean - half, mean + half, se)
 
 
-def summarize(results: Results, names: tuple[str, ...] = DEFAULT_OBSERVABLES
-              ) -> dict[str, Estimate]:
-    """Estimates of the named observables."""
-    return {name: estimate(observable(results, name)) for name in names}
-
-
 def summary_observables(info: RunInfo) -> tuple[str, ...]:
     """The defaults, and each unit type's engagement counts (for the readable summary)."""
     per_type = tuple(f"{count}[unit_type={t}]" for t in dict.fromkeys(info.unit_types)
@@ -132,7 +126,3 @@ class Accumulator:
     def link_totals(self) -> dict[str, int]:
         return {name: int(self.links[i]) for i, name in enumerate(LINKS)}
 
-
-def link_totals(results: Results) -> dict[str, int]:
-    """Failed passages by first broken link, summed over all replications."""
-    return {name: int(results.links[:, i].sum()) for i, name in enumerate(LINKS)}

@@ -76,10 +76,6 @@ def first_at_or_after(a: Sequence[Interval], t: float) -> float | None:
     return None
 
 
-def contains(a: Sequence[Interval], t: float) -> bool:
-    return any(lo <= t <= hi for lo, hi in a)
-
-
 class StepRate:
     """A rate that is constant between breakpoints: value[i] on [breaks[i], breaks[i+1])."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,15 +56,6 @@ def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0
 
 
 # --- what does not depend on chance ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FlightItems:
-    """Static index arrays of one kind of per-threat item (detections, passages, …)."""
-
-    flight: np.ndarray
-    a: np.ndarray  # interval start, seconds after the flight's start
-    b: np.ndarray  # interval end
 
 
 class Plan:
@@ -156,12 +146,10 @@ class Plan:
 
     def block_size(self) -> int:
         """Replications per block, so that the largest per-item arrays stay moderate."""
-        items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * self.threats_per_flight()
+        per_flight = max((f.count for f in self.cs.flights), default=1)
+        items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * per_flight
         per_rep = items * len(self.seg_lo)
         return int(np.clip(_CELLS_PER_BLOCK // per_rep, 64, DEFAULT_BLOCK))
-
-    def threats_per_flight(self) -> int:
-        return max((f.count for f in self.cs.flights), default=1)
 
 
 # --- one block's world ----------------------------------------------------------------------------
