@@ -418,10 +418,15 @@ def first_event(rate: np.ndarray, lo: np.ndarray, hi: np.ndarray, hazard: np.nda
     h = finite_rate * duration
     cum = np.cumsum(h, axis=2)
     before = cum - h
-    x = hazard[..., None]
+    # the segment where the cumulative hazard reaches the draw: how many end below it
+    g = (cum < hazard[..., None]).sum(axis=2, keepdims=True)
+    found = g[..., 0] < cum.shape[2]
+    g = np.minimum(g, cum.shape[2] - 1)
+    take = np.take_along_axis
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where((before < x) & (cum >= x) & (h > 0), s + (x - before) / finite_rate, INF)
-    t = t.min(axis=2)
+        t = take(s if s.shape == cum.shape else np.broadcast_to(s, cum.shape), g, 2)[..., 0] + (
+            hazard - take(before, g, 2)[..., 0]) / take(finite_rate, g, 2)[..., 0]
+    t = np.where(found, t, INF)
     if infinite.any():
         t = np.minimum(t, np.where(infinite & inside, s, INF).min(axis=2))
     return np.where(valid, t, INF)
