@@ -122,3 +122,13 @@ def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     results = run(cs, 400, seed=2, engine=engine)
     assert observable(results, "capacity").max() == 0
     assert observable(results, "engagements").min() >= 2
+
+
+@BOTH
+def test_ready_only_at_the_final_instant_is_not_ready(engine):
+    """A unit disabled until exactly the end of the scenario never gets to engage."""
+    cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 100, targets: {ids: [u]},"
+             " disable_prob: 1.0}")
+    results = run(cs, 50, seed=1, engine=engine)
+    assert observable(results, "engagements").max() == 0
+    assert observable(results, "unit_ready").min() == 1

@@ -186,6 +186,8 @@ class Chain:
         for lo, hi in sorted(self.world.disabled.get(Entity("command_post", c), [])):
             if lo <= t < hi:
                 t = hi
+        if t >= self.cs.duration_s:
+            return None  # an order at the end of the scenario comes too late
         return t if t < self.world.destroyed_at["command_post"][c] else None
 
     def acquisition(self, u: int, flight: int, start: float, lo: float, hi: float) -> Intervals:

@@ -255,8 +255,8 @@ class Battle:
         aborted = block.destroyed_at["fire_unit"][b, u] <= resolve
         trained = block.ready["fire_unit"][b, u, TRAINED] | plan.autonomous_crew[u]
         crew = np.where(trained, 1.0, cs.untrained_crew_factor)
-        g = np.clip(np.searchsorted(plan.seg_lo, resolve, side="right") - 1, 0,
-                    len(plan.seg_lo) - 1)
+        g = np.clip(np.searchsorted(plan.pk_lo, resolve, side="right") - 1, 0,
+                    len(plan.pk_lo) - 1)
         p_launch = np.minimum(1.0, plan.reliability[u] * crew)
         p_kill = np.minimum(1.0, plan.pk[u, f] * crew * plan.pk_factor[u, g])
         salvo = np.arange(int(plan.salvo.max(initial=1)))[None, :]

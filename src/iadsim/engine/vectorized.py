@@ -69,14 +69,14 @@ class Plan:
             points.update(t for t in (a.start_s, a.end_s) if 0.0 <= t < INF)  # even past the end:
             # an attack still disables a unit, or cuts a pk, for engagements resolving then
         edges = np.array(sorted(points))
-        self.seg_lo, self.seg_hi = edges[:-1], edges[1:]
-        n_seg = len(self.seg_lo)
+        # the kill chain lives in [0, duration]; kills may resolve later (for the pk lookup)
+        self.pk_lo, pk_hi = edges[:-1], edges[1:]
+        self.seg_lo, self.seg_hi = self.pk_lo[self.pk_lo < cs.duration_s], \
+            pk_hi[self.pk_lo < cs.duration_s]
         self.counts = {"sensor": len(cs.sensors), "command_post": len(cs.command_posts),
                        "fire_unit": len(cs.units)}
         # attack a active in segment g, and which entities it targets
-        self.attack_on = np.array([[(a.start_s <= lo) and (hi <= a.end_s)
-                                    for lo, hi in zip(self.seg_lo, self.seg_hi, strict=True)]
-                                   for a in cs.attacks], dtype=bool).reshape(len(cs.attacks), n_seg)
+        self.attack_on = self._active(self.seg_lo, self.seg_hi)
         self.targets = {k: np.zeros((len(cs.attacks), n), dtype=bool)
                         for k, n in self.counts.items()}
         for i, a in enumerate(cs.attacks):
@@ -84,7 +84,8 @@ class Plan:
                 self.targets[t.kind][i, t.index] = True
         self.detect_factor = {k: self._factor(k, [a.detect_factor for a in cs.attacks])
                               for k in KINDS}
-        self.pk_factor = self._factor("fire_unit", [a.pk_factor for a in cs.attacks])
+        self.pk_factor = self._factor("fire_unit", [a.pk_factor for a in cs.attacks],
+                                      self._active(self.pk_lo, pk_hi))
         units = cs.units
         self.channels = np.array([u.channels for u in units], dtype=np.int64)
         self.salvo = np.array([u.salvo for u in units], dtype=np.int64)
@@ -104,11 +105,19 @@ class Plan:
         self.search_items = self._search_items()
         self.passages, self.acq = self._passages()
 
-    def _factor(self, kind: str, factors: list[float]) -> np.ndarray:
+    def _active(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Whether attack a is on in segment g, (attacks, segments)."""
+        return np.array([[(a.start_s <= s) and (e <= a.end_s) for s, e in zip(lo, hi, strict=True)]
+                         for a in self.cs.attacks], dtype=bool).reshape(len(self.cs.attacks),
+                                                                        len(lo))
+
+    def _factor(self, kind: str, factors: list[float], on: np.ndarray | None = None
+                ) -> np.ndarray:
         """Product of the active attacks' factors, per entity and segment."""
-        out = np.ones((self.counts[kind], len(self.seg_lo)))
+        on = self.attack_on if on is None else on
+        out = np.ones((self.counts[kind], on.shape[1]))
         for i, f in enumerate(factors):
-            out *= np.where(self.targets[kind][i][:, None] & self.attack_on[i][None, :], f, 1.0)
+            out *= np.where(self.targets[kind][i][:, None] & on[i][None, :], f, 1.0)
         return out
 
     def _search_items(self) -> dict[str, np.ndarray]:
@@ -290,8 +299,9 @@ class Block:
             for _ in range(len(plan.seg_lo)):  # push out of disabled windows, in order
                 g = np.clip(np.searchsorted(plan.seg_lo, t, side="right") - 1, 0,
                             len(plan.seg_lo) - 1)
-                inside = np.take_along_axis(dis, g, axis=1) & np.isfinite(t)
+                inside = np.take_along_axis(dis, g, axis=1) & (t < cs.duration_s)
                 t = np.where(inside, plan.seg_hi[g], t)
+            t = np.where(t < cs.duration_s, t, INF)  # an order at the end comes too late
             ok = self.issues_orders[:, ci, None] & \
                 (t < self.destroyed_at["command_post"][:, ci, None])
             self.ordered_at[:, :, ci] = np.where(ok & np.isfinite(reported), t, INF)
