@@ -96,3 +96,9 @@ def test_playing_safe_events_together_equals_strict_time_order(source, profile, 
 
     monkeypatch.setattr(Plan, "__init__", strict)
     assert digest(run_vectorized(cs, 400, seed=4)) == digest(together)
+
+
+def test_summary_is_the_same_whether_or_not_rows_are_written(tmp_path):
+    prepared = prepare(STRESS)
+    assert simulate(prepared, 2500, seed=6).as_dict() == \
+        simulate(prepared, 2500, seed=6, out=tmp_path).as_dict()

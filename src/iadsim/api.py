@@ -86,7 +86,7 @@ def simulate(prepared: Prepared, runs: int, *, seed: int, engine: str = "vectori
     writer = ResultsWriter(out) if out is not None else None
     try:
         for block in _blocks(prepared.compiled, runs, seed, engine, workers,
-                             chunk_size(prepared, engine)):
+                             chunk_size(prepared, engine), rows=out is not None):
             total.add(block)
             if writer is not None:
                 writer.append(block)
@@ -114,18 +114,19 @@ def _summary(info: RunInfo, total: Accumulator) -> RunSummary:
 
 
 def _blocks(cs: CompiledScenario, runs: int, seed: int, engine: str, workers: int,
-            size: int) -> Iterator[Results]:
+            size: int, rows: bool) -> Iterator[Results]:
     """Results of consecutive blocks of replications, in order."""
     spans = [(first, min(size, runs - first)) for first in range(0, runs, size)]
     if workers <= 1 or len(spans) == 1:
         for first, n in spans:
-            yield run(cs, n, seed=seed, engine=engine, first=first)
+            yield run(cs, n, seed=seed, engine=engine, first=first, rows=rows)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: list[Future[Results]] = []
         try:
             for first, n in spans:
-                pending.append(pool.submit(run, cs, n, seed=seed, engine=engine, first=first))
+                pending.append(pool.submit(run, cs, n, seed=seed, engine=engine, first=first,
+                                           rows=rows))
                 if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
                     yield pending.pop(0).result()
             while pending:

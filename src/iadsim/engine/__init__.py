@@ -16,8 +16,9 @@ __all__ = ["ENGINES", "LINKS", "UNIT_COUNTS", "Results", "RunInfo", "run"]
 
 
 def run(cs: CompiledScenario, runs: int, *, seed: int, engine: str = "reference", first: int = 0,
-        progress: Callable[[int], None] | None = None) -> Results:
-    """Run replications first … first + runs − 1 of a compiled scenario with the named engine."""
+        progress: Callable[[int], None] | None = None, rows: bool = True) -> Results:
+    """Run replications first … first + runs − 1 of a compiled scenario with the named engine;
+    without `rows` an engine may leave out the per-threat and per-passage tables."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    return ENGINES[engine](cs, runs, seed=seed, first=first, progress=progress)
+    return ENGINES[engine](cs, runs, seed=seed, first=first, progress=progress, rows=rows)

@@ -51,8 +51,9 @@ def run_info(cs: CompiledScenario, seed: int, engine: str) -> RunInfo:
 
 
 def run_reference(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
-                  progress: Callable[[int], None] | None = None) -> Results:
-    """Run replications first … first + runs − 1 of the scenario."""
+                  progress: Callable[[int], None] | None = None, rows: bool = True) -> Results:
+    """Run replications first … first + runs − 1 of the scenario. (It always records the
+    per-threat and per-passage tables; `rows` is for the engines' common signature.)"""
     records = []
     for r in range(first, first + runs):
         records.append(simulate_replication(cs, replication_rng(seed, r)))

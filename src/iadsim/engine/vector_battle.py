@@ -308,14 +308,14 @@ def _group_winners(first: np.ndarray, group: np.ndarray, key: np.ndarray,
     return np.minimum.reduceat(np.where(cand, np.arange(n), n), first)
 
 
-def play(block: Block, reps: np.ndarray) -> Results:
+def play(block: Block, reps: np.ndarray, rows: bool = True) -> Results:
     """Play the block's engagements and record every replication (MODEL.md)."""
     battle = Battle(block)
     battle.run()
-    return _record(block, battle, reps)
+    return _record(block, battle, reps, rows)
 
 
-def _record(block: Block, battle: Battle, reps: np.ndarray) -> Results:
+def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Results:
     cs = block.cs
     B, U = block.B, len(cs.units)
     killer = np.where(block.active, battle.killer, -1)
@@ -335,10 +335,14 @@ def _record(block: Block, battle: Battle, reps: np.ndarray) -> Results:
     by_outcome = np.array([0, LINKS.index("unit_ready"), LINKS.index("launched"),
                            LINKS.index("killed"), LINKS.index("killed")])
     link = np.where(battle.n_engaged > 0, by_outcome[battle.last_outcome], unengaged)
+    links = np.bincount((np.arange(B)[:, None] * len(LINKS) + link)[counted],
+                        minlength=B * len(LINKS)).reshape(B, len(LINKS)).astype(np.int32)
+    if not rows:  # the long tables are wanted only when rows are written
+        counted, active = np.zeros_like(counted), np.zeros_like(block.active)
+    else:
+        active = block.active
     rb, rp = np.nonzero(counted)
-    links = np.zeros((B, len(LINKS)), dtype=np.int32)
-    np.add.at(links, (rb, link[rb, rp]), 1)
-    tb, tj = np.nonzero(block.active)
+    tb, tj = np.nonzero(active)
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s
                                 for k in ("sensor", "command_post", "fire_unit")], axis=1)
     empty = RunInfo("", "", 0, "", (), (), (), (), ())

@@ -36,8 +36,9 @@ _CELLS_PER_BLOCK = 6_000_000  # bound on (replications × items × segments) hel
 
 def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
                    progress: Callable[[int], None] | None = None,
-                   block_size: int | None = None) -> Results:
-    """Run replications first … first + runs − 1 of the scenario, a block at a time."""
+                   block_size: int | None = None, rows: bool = True) -> Results:
+    """Run replications first … first + runs − 1 of the scenario, a block at a time
+    (`rows`: also the per-threat and per-passage tables)."""
     from iadsim.engine.reference import run_info
     from iadsim.engine.vector_battle import play
 
@@ -47,7 +48,7 @@ def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0
     for lo in range(first, first + runs, size):
         reps = np.arange(lo, min(lo + size, first + runs), dtype=np.int64)
         block = Block(plan, CounterStreams(replication_keys(seed, reps)))
-        parts.append(play(block, reps))
+        parts.append(play(block, reps, rows))
         if progress is not None:
             progress(len(reps))
     info = run_info(cs, seed, "vectorized")
