@@ -989,3 +989,13 @@ def test_validate_command_accepts_a_valid_file(tmp_path, scenario):
         [sys.executable, "-c", "from iadsim.cli import app; app()", "validate", str(path)],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("field", ["max_range_km", "pk", "launch_reliability", "lat"])
+def test_true_or_false_is_not_a_number(scenario: dict[str, Any], field: str) -> None:
+    scenario["fire_units"][0][field] = True
+    text = dump(scenario)
+    problem = only_problem(text)
+    assert problem.field == f"fire_units[0].{field}"
+    assert problem.line == line_of(text, "fire_units:", f"{field}: true")
+    assert "not true/false" in problem.message

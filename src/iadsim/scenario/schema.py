@@ -41,14 +41,21 @@ def _at(fields: str | tuple[str | int, ...], message: str,
     return PydanticCustomError("field_check", "{message}", {"message": message, "at": paths})
 
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-MaybeInfinite = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_not_nan)]
+def _not_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_not_boolean", "expected a number, not true/false")
+    return value
+
+
+NotBoolean = BeforeValidator(_not_boolean)
+Probability = Annotated[float, Field(ge=0.0, le=1.0), NotBoolean]
+NonNegative = Annotated[float, Field(ge=0.0), NotBoolean]
+Positive = Annotated[float, Field(gt=0.0), NotBoolean]
+MaybeInfinite = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_not_nan), NotBoolean]
 Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=True, description="Events per second; .inf "
-                              "means at once."), BeforeValidator(_not_nan)]
-Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
-Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+                              "means at once."), BeforeValidator(_not_nan), NotBoolean]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0), NotBoolean]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0), NotBoolean]
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Count = Annotated[int, Field(ge=1, strict=True)]  # strict: `true` is not 1, `2.0` is not 2
 ThreatClass = Literal["fixed_wing", "helicopter", "drone", "cruise_missile"]
