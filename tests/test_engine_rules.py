@@ -87,11 +87,22 @@ def sam(extra: str = "", **values: object):
 BOTH = pytest.mark.parametrize("engine", ["reference", "vectorized"])
 
 
+NEVER_READY = {
+    # an attack window that runs past the scenario's end still disables the unit
+    "attack-past-the-end": "electronic_attack:\n  - {id: ea, start_s: 0, end_s: 1000,"
+                           " targets: {ids: [u]}, disable_prob: 1.0}",
+    # a unit struck at time 0 is gone from the first moment
+    "struck-at-zero": "strikes:\n  - {target: u, time_s: 0, p_destroy: 1.0}",
+    # disabled until exactly the end: ready only at the final instant is not ready
+    "ready-only-at-the-end": "electronic_attack:\n  - {id: ea, start_s: 0, end_s: 100,"
+                             " targets: {ids: [u]}, disable_prob: 1.0}",
+}
+
+
 @BOTH
-def test_attack_window_past_the_end_still_disables(engine):
-    cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 1000, targets: {ids: [u]},"
-             " disable_prob: 1.0}")
-    results = run(cs, 50, seed=1, engine=engine)
+@pytest.mark.parametrize("case", NEVER_READY)
+def test_a_unit_that_is_never_ready_never_engages(engine, case):
+    results = run(sam(NEVER_READY[case]), 50, seed=1, engine=engine)
     assert observable(results, "engagements").max() == 0
     assert observable(results, "unit_ready").min() == 1
 
@@ -106,14 +117,6 @@ def test_pk_factor_applies_to_an_engagement_resolving_past_the_end(engine):
 
 
 @BOTH
-def test_a_unit_struck_at_time_zero_never_engages(engine):
-    cs = sam("strikes:\n  - {target: u, time_s: 0, p_destroy: 1.0}")
-    results = run(cs, 50, seed=1, engine=engine)
-    assert observable(results, "engagements").max() == 0
-    assert observable(results, "unit_ready").min() == 1
-
-
-@BOTH
 def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     """One channel, zero engagement time, shoot-look-shoot, two threats and three missiles:
     the second threat is served before the first is engaged again, so it is never left
@@ -122,13 +125,3 @@ def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     results = run(cs, 400, seed=2, engine=engine)
     assert observable(results, "capacity").max() == 0
     assert observable(results, "engagements").min() >= 2
-
-
-@BOTH
-def test_ready_only_at_the_final_instant_is_not_ready(engine):
-    """A unit disabled until exactly the end of the scenario never gets to engage."""
-    cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 100, targets: {ids: [u]},"
-             " disable_prob: 1.0}")
-    results = run(cs, 50, seed=1, engine=engine)
-    assert observable(results, "engagements").max() == 0
-    assert observable(results, "unit_ready").min() == 1

@@ -16,8 +16,7 @@ from typing import Any
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import CompiledScenario, compile_scenario
 from iadsim.engine import ENGINES, run
-from iadsim.engine.reference import run_info
-from iadsim.engine.results import Results, RunInfo
+from iadsim.engine.results import Results, RunInfo, run_info
 from iadsim.engine.vectorized import Plan
 from iadsim.scenario import Scenario, load_scenario
 

@@ -104,12 +104,6 @@ class StepRate:
             values.append(rate)
         return cls(breaks, values)
 
-    def at(self, t: float) -> float:
-        for lo, hi, v in zip(self.breaks[:-1], self.breaks[1:], self.values, strict=True):
-            if lo <= t < hi:
-                return v
-        return 0.0
-
     def first_event(self, hazard: float, lo: float, hi: float) -> float | None:
         """Invert the cumulative hazard from lo: the time it reaches `hazard` (a unit
         exponential draw), or None if it does not by hi. An infinite rate fires at once."""

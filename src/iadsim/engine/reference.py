@@ -31,23 +31,13 @@ from iadsim.engine.intervals import (
     since,
     union,
 )
-from iadsim.engine.results import LINKS, UNIT_COUNTS, Replication, Results, RunInfo
+from iadsim.engine.results import LINKS, UNIT_COUNTS, Replication, Results, run_info
 from iadsim.engine.rng import replication_rng
 from iadsim.engine.sampling import sample_duration
 
 AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
 ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
 LINK = {name: i for i, name in enumerate(LINKS)}
-
-
-def run_info(cs: CompiledScenario, seed: int, engine: str) -> RunInfo:
-    """Labels for the results of a run of this compiled scenario."""
-    return RunInfo(
-        scenario=cs.name, profile=cs.profile, seed=seed, engine=engine,
-        unit_ids=tuple(u.id for u in cs.units), unit_types=tuple(u.unit_type for u in cs.units),
-        unit_guidance=tuple(u.guidance for u in cs.units),
-        flight_ids=tuple(f.id for f in cs.flights),
-        entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)))
 
 
 def run_reference(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from iadsim.compile import CompiledScenario
+
 LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "capacity",
          "launched", "killed")
 UNIT_COUNTS = ("engagements", "launches", "launch_failures", "misses", "kills", "missiles_fired")
@@ -26,6 +28,16 @@ class RunInfo:
     unit_guidance: tuple[str, ...]
     flight_ids: tuple[str, ...]
     entity_ids: tuple[str, ...]  # sensors, then command posts, then fire units
+
+
+def run_info(cs: CompiledScenario, seed: int, engine: str) -> RunInfo:
+    """Labels for the results of a run of this compiled scenario."""
+    return RunInfo(
+        scenario=cs.name, profile=cs.profile, seed=seed, engine=engine,
+        unit_ids=tuple(u.id for u in cs.units), unit_types=tuple(u.unit_type for u in cs.units),
+        unit_guidance=tuple(u.guidance for u in cs.units),
+        flight_ids=tuple(f.id for f in cs.flights),
+        entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)))
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 
 from iadsim.compile import KINDS, CompiledScenario
 from iadsim.engine.counter_rng import CounterStreams, replication_keys
-from iadsim.engine.results import Results
+from iadsim.engine.results import Results, run_info
 from iadsim.engine.sampling import duration_quantile
 
 AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
@@ -39,7 +39,6 @@ def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0
                    block_size: int | None = None, rows: bool = True) -> Results:
     """Run replications first … first + runs − 1 of the scenario, a block at a time
     (`rows`: also the per-threat and per-passage tables)."""
-    from iadsim.engine.reference import run_info
     from iadsim.engine.vector_battle import play
 
     plan = Plan(cs)
