@@ -13,6 +13,7 @@ the usual counter-based construction; 53 bits of it make a uniform in (0, 1).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -66,3 +67,20 @@ class CounterStreams:
     def exponential(self, purpose: int, *index: int | np.ndarray) -> np.ndarray:
         """Unit-mean exponentials."""
         return -np.log(self.uniform(purpose, *index))
+
+
+@numba.njit(cache=True, inline="always")
+def _mix_one(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@numba.njit(cache=True)
+def uniform_at(key: np.uint64, purpose: int, words: tuple) -> float:
+    """The uniform `CounterStreams` gives replication `key` at address (purpose, *words), for
+    compiled code; words are non-negative integers."""
+    z = key ^ _mix_one(np.uint64(purpose) * _GOLDEN + _GOLDEN)
+    for w in words:
+        z = _mix_one(z ^ _mix_one(np.uint64(w) * _GOLDEN + _GOLDEN))
+    return (float(z >> _S11) + 0.5) * (1.0 / 9007199254740992.0)

@@ -98,10 +98,13 @@ class Plan:
         self.unit_xyz = np.array([u.xyz for u in units]).reshape(len(units), 3)
         self.acquisition_s = np.array([u.acquisition_time_s for u in units])
         self.missile_speed = np.array([u.missile_speed_mps for u in units])
-        self.min_engagement_s = np.array([_shortest(u.engagement_time, u.acquisition_time_s)
-                                          for u in units])
+        self.engagement_time = _engagement_times(units)
         self.pk = np.array([u.pk for u in units]).reshape(len(units), len(cs.flights))
         self.track_end = np.array([f.track.duration_s for f in cs.flights])
+        tracks = [f.track for f in cs.flights]
+        self.tracks = (np.cumsum([0] + [len(t.t) for t in tracks]),
+                       *(np.concatenate([getattr(t, a) for t in tracks] or [np.zeros(0)])
+                         for a in "txyz"))  # every flight's waypoints, and where each starts
         self.search_items = self._search_items()
         self.passages, self.acq = self._passages()
 
@@ -390,16 +393,25 @@ class Block:
         ], axis=2) & self.p_valid[..., None]
 
 
-def _shortest(engagement_time: object, acquisition_s: float) -> float:
-    """A lower bound of a unit's engagement time (its distribution's least value)."""
-    if engagement_time is None:
-        return acquisition_s  # acquisition, then a flyout of some length
-    if isinstance(engagement_time, (int, float)):
-        return float(engagement_time)
-    return float({"fixed": getattr(engagement_time, "value", 0.0),
-                  "uniform": getattr(engagement_time, "low", 0.0),
-                  "triangular": getattr(engagement_time, "low", 0.0)}.get(
-        engagement_time.dist, 0.0))  # type: ignore[attr-defined]
+def _engagement_times(units: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's engagement-time distribution as a kind code (battle_loop) and parameters."""
+    from iadsim.engine import battle_loop as loop
+
+    kind, params = np.zeros(len(units), dtype=np.int64), np.zeros((len(units), 3))
+    for i, u in enumerate(units):
+        et = u.engagement_time
+        if et is None:
+            kind[i] = loop.DEFAULT
+        elif isinstance(et, (int, float)):
+            kind[i], params[i, 0] = loop.FIXED, et
+        else:
+            kind[i], fields = {"fixed": (loop.FIXED, ("value",)),
+                               "exponential": (loop.EXPONENTIAL, ("mean",)),
+                               "uniform": (loop.UNIFORM, ("low", "high")),
+                               "triangular": (loop.TRIANGULAR, ("low", "mode", "high")),
+                               "lognormal": (loop.LOGNORMAL, ("median", "sigma"))}[et.dist]
+            params[i, :len(fields)] = [getattr(et, f) for f in fields]
+    return kind, params
 
 
 def _pick(array: np.ndarray, index: np.ndarray, fill: float | bool) -> np.ndarray:
