@@ -1,4 +1,5 @@
-"""The engagement event loop of the vectorized engine, compiled with Numba.
+"""The engagement event loop of the vectorized engine, and each passage's first broken link,
+compiled with Numba.
 
 Each replication of a block is played as MODEL.md's queueing system in strict time order: the
 next event is the earliest head candidate over all units (a unit's head is its FCFS first —
@@ -19,6 +20,7 @@ import numba
 import numpy as np
 
 from iadsim.engine.counter_rng import uniform_at
+from iadsim.engine.results import LINKS
 from iadsim.engine.vectorized import ENGAGE_TIME, KILL, LAUNCH
 
 INF = math.inf
@@ -26,7 +28,11 @@ INF = math.inf
 DEFAULT, FIXED, EXPONENTIAL, UNIFORM, TRIANGULAR, LOGNORMAL = range(6)
 # per-unit counts, passage outcomes and addresses, as in vector_battle and vectorized
 ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, MISSILES_FIRED = 0, 1, 2, 3, 5
-NO_LAUNCH, ABORTED, MISS, KILL_DRAW = 2, 1, 3, 4
+NONE, ABORTED, NO_LAUNCH, MISS, KILL_DRAW = range(5)
+CAPACITY = LINKS.index("capacity")
+# the link an engaged passage broke at, by its last engagement's outcome
+BY_OUTCOME = (0, LINKS.index("unit_ready"), LINKS.index("launched"), LINKS.index("killed"),
+              LINKS.index("killed"))
 
 
 # Acklam's rational approximation of the inverse normal CDF, refined by one Halley step
@@ -255,3 +261,59 @@ def play_block(keys, win_lo, win_hi, p_unit, p_threat, p_envelope, threat_id, th
             head[u], tick = _settle(u, first[u], first[u + 1], live, window, ready_from, queued,
                                     tick, c_p, c_j, lo_b, hi_b, next_free, missiles, sls,
                                     engaged, n_engaged_b, skipped_b, kill_b)
+
+
+@numba.njit(cache=True)
+def first_broken_links(p_threat, p_unit, p_hi, p_valid, link_held, kill_time, killer, n_engaged,
+                       last_outcome, last_resolution, skipped, link, counted, links):
+    """MODEL.md's first broken link of every passage into link (B, P), whether the passage
+    counts (it failed on its own: not credited with the kill, not cut short by another unit's
+    kill, not blocked by the engage-at-most-once rule) into counted, and per replication the
+    counts of each link over counted passages into links (B, len(LINKS))."""
+    B, P = p_hi.shape
+    for b in range(B):
+        for p in range(P):
+            j, u = p_threat[p], p_unit[p]
+            if n_engaged[b, p] > 0:  # the last engagement decides
+                k = BY_OUTCOME[last_outcome[b, p]]
+            else:  # the first of the cumulative links that never held
+                k = CAPACITY
+                for i in range(link_held.shape[2]):
+                    if not link_held[b, p, i]:
+                        k = i
+                        break
+            link[b, p] = k
+            kt = kill_time[b, j]
+            credited = killer[b, j] == u and kt == last_resolution[b, p] and \
+                last_outcome[b, p] == KILL_DRAW
+            cut = kt <= max(p_hi[b, p], last_resolution[b, p])
+            counted[b, p] = p_valid[b, p] and not credited and not cut and not skipped[b, p]
+            if counted[b, p]:
+                links[b, k] += 1
+
+
+@numba.njit(cache=True)
+def passage_rows(counted, reps, active, p_threat, p_unit, link, p_lo, p_hi):
+    """The per-passage table of the counted passages, in (replication, passage) order:
+    replication, threat (its rank among the replication's active threats), unit, link, entry
+    and exit times."""
+    n = 0
+    for b in range(counted.shape[0]):
+        for p in range(counted.shape[1]):
+            n += counted[b, p]
+    replication, threat = np.empty(n, reps.dtype), np.empty(n, np.int32)
+    unit, first_link = np.empty(n, np.int32), np.empty(n, np.int8)
+    entry, exit_ = np.empty(n), np.empty(n)
+    rank = np.empty(active.shape[1], np.int32)
+    r = 0
+    for b in range(counted.shape[0]):
+        k = 0
+        for j in range(active.shape[1]):
+            rank[j] = k
+            k += active[b, j]
+        for p in range(counted.shape[1]):
+            if counted[b, p]:
+                replication[r], threat[r], unit[r] = reps[b], rank[p_threat[p]], p_unit[p]
+                first_link[r], entry[r], exit_[r] = link[b, p], p_lo[b, p], p_hi[b, p]
+                r += 1
+    return replication, threat, unit, first_link, entry, exit_

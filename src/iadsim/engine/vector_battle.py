@@ -15,7 +15,6 @@ from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
 from iadsim.engine.vectorized import INF, TRAINED, Block
 
 KILLS = UNIT_COUNTS.index("kills")
-NONE, ABORTED, NO_LAUNCH, MISS, KILL_DRAW = range(5)
 
 
 @dataclass
@@ -26,7 +25,7 @@ class Battle:
     killer: np.ndarray  # (B, J) the unit credited with the kill, −1 if none
     counts: np.ndarray  # (B, len(UNIT_COUNTS), U)
     n_engaged: np.ndarray  # (B, P) engagements of the passage
-    last_outcome: np.ndarray  # (B, P) NONE, ABORTED, NO_LAUNCH, MISS or KILL_DRAW
+    last_outcome: np.ndarray  # (B, P) battle_loop.NONE, ABORTED, NO_LAUNCH, MISS or KILL_DRAW
     last_resolution: np.ndarray  # (B, P) when its last engagement resolved
     skipped: np.ndarray  # (B, P) blocked by the engage-at-most-once rule
 
@@ -63,29 +62,24 @@ def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Resul
     B, U = block.B, len(cs.units)
     killer = np.where(block.active, battle.killer, -1)
     counts = battle.counts.copy()
-    for ui in range(U):
-        counts[:, KILLS, ui] = (killer == ui).sum(axis=1)
+    counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
+                                   minlength=B * U).reshape(B, U)
     # the first broken link of every passage that failed
+    from iadsim.engine.battle_loop import first_broken_links, passage_rows
+
     j, u = block.p_threat, block.p_unit
-    kt = battle.kill_time[:, j]
-    credited = (battle.killer[:, j] == u[None]) & (kt == battle.last_resolution) & \
-        (battle.last_outcome == KILL_DRAW)
-    cut = kt <= np.maximum(block.p_hi, battle.last_resolution)
-    counted = block.p_valid & ~credited & ~cut & ~battle.skipped
-    held = block.link_held
-    unengaged = np.argmin(held, axis=2)  # first link that never held (index of first False)
-    unengaged = np.where(held.all(axis=2), LINKS.index("capacity"), unengaged)
-    by_outcome = np.array([0, LINKS.index("unit_ready"), LINKS.index("launched"),
-                           LINKS.index("killed"), LINKS.index("killed")])
-    link = np.where(battle.n_engaged > 0, by_outcome[battle.last_outcome], unengaged)
-    links = np.bincount((np.arange(B)[:, None] * len(LINKS) + link)[counted],
-                        minlength=B * len(LINKS)).reshape(B, len(LINKS)).astype(np.int32)
+    link = np.empty(block.p_hi.shape, dtype=np.int8)
+    counted = np.empty(block.p_hi.shape, dtype=bool)
+    links = np.zeros((B, len(LINKS)), dtype=np.int32)
+    first_broken_links(j, u, block.p_hi, block.p_valid, block.link_held, battle.kill_time,
+                       battle.killer, battle.n_engaged, battle.last_outcome,
+                       battle.last_resolution, battle.skipped, link, counted, links)
     if not rows:  # the long tables are wanted only when rows are written
         counted, active = np.zeros_like(counted), np.zeros_like(block.active)
     else:
         active = block.active
-    rb, rp = np.nonzero(counted)
     tb, tj = np.nonzero(active)
+    passage_table = passage_rows(counted, reps, block.active, j, u, link, block.p_lo, block.p_hi)
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s
                                 for k in ("sensor", "command_post", "fire_unit")], axis=1)
     empty = RunInfo("", "", 0, "", (), (), (), (), ())
@@ -98,9 +92,8 @@ def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Resul
                      "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
                      "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
                                              np.nan)},
-        passage_rows={"replication": reps[rb], "threat": _threat_rank(block)[rb, j[rp]],
-                      "unit": u[rp].astype(np.int32), "link": link[rb, rp].astype(np.int8),
-                      "entry_s": block.p_lo[rb, rp], "exit_s": block.p_hi[rb, rp]})
+        passage_rows=dict(zip(("replication", "threat", "unit", "link", "entry_s", "exit_s"),
+                              passage_table, strict=True)))
 
 
 def _rank(rows: np.ndarray) -> np.ndarray:
@@ -108,7 +101,3 @@ def _rank(rows: np.ndarray) -> np.ndarray:
     start = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
     return np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))
 
-
-def _threat_rank(block: Block) -> np.ndarray:
-    """Index of each threat slot among the replication's active threats."""
-    return (np.cumsum(block.active, axis=1) - 1).astype(np.int32)

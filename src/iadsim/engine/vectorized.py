@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from iadsim.compile import KINDS, CompiledScenario
+from iadsim.engine import chain_loop as loop
 from iadsim.engine.counter_rng import CounterStreams, replication_keys
 from iadsim.engine.results import Results, run_info
 from iadsim.engine.sampling import duration_quantile
@@ -264,13 +265,6 @@ class Block:
         return (np.concatenate(js).astype(np.int64) if js else np.zeros(0, np.int64),
                 np.concatenate(ks).astype(np.int64) if ks else np.zeros(0, np.int64))
 
-    def _window(self, j: np.ndarray, a: np.ndarray, b: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Absolute [lo, hi] of route-relative intervals for threats j, cut at the end."""
-        lo = self.t0[:, j] + a
-        hi = np.minimum(self.t0[:, j] + b, self.cs.duration_s)
-        return lo, hi, self.active[:, j] & (lo <= self.cs.duration_s)
-
     # step 2a: search detection, reports and orders, per threat and command post
     def _command_chain(self) -> None:
         cs, plan, B = self.cs, self.plan, self.B
@@ -279,16 +273,13 @@ class Block:
         j, k = self._expand(items)
         s = items["sensor"][k]
         c = np.array([cs.sensors[x].command_post for x in s], dtype=np.int64)
-        lo, hi, valid = self._window(j, items["a"][k], items["b"][k])
-        hazard = self.rng.exponential(DETECT, self.threat_id[j], s, items["interval"][k])
-        t_det = first_event(self.search_rate[:, s], lo, hi, hazard, plan, valid)
-        both = self.sensor_link[:, s] & self.cp_link[:, c]
-        sent = first_up_at_or_after(both, t_det, hi, plan)
         delay = np.array([p.report_delay_s for p in cs.command_posts])
-        key = j * C + c
-        self.detected_at = _group_reduce(np.minimum, t_det, key, J * C, INF).reshape(B, J, C)
-        self.reported_at = _group_reduce(np.minimum, sent + delay[c], key, J * C,
-                                         INF).reshape(B, J, C)
+        self.detected_at = np.full((B, J, C), INF)
+        self.reported_at = np.full((B, J, C), INF)
+        loop.command_chain(self.rng.keys, DETECT, self.t0, self.active, cs.duration_s, j, s, c,
+                           items["interval"][k], items["a"][k], items["b"][k], self.threat_id,
+                           self.search_rate, self.sensor_link, self.cp_link, delay, plan.seg_lo,
+                           plan.seg_hi, self.detected_at, self.reported_at)
         self.ordered_at = np.full((B, J, C), INF)
         for ci, post in enumerate(cs.command_posts):
             reported = self.reported_at[:, :, ci]
@@ -316,7 +307,6 @@ class Block:
         pj, pk = self._expand(P_items)  # passage p = (threat pj, static passage pk)
         self.p_threat, self.p_static = pj, pk
         self.p_unit = P_items["unit"][pk]
-        self.p_lo, self.p_hi, self.p_valid = self._window(pj, P_items["a"][pk], P_items["b"][pk])
         # acquisition items: each (passage, sub-interval)
         P = len(pj)
         first_of_static = np.full(len(P_items["a"]) + 1, 0)
@@ -333,65 +323,30 @@ class Block:
         a_p, a_k = a_p[order].astype(np.int64), a_k[order].astype(np.int64)
         u = self.p_unit[a_p]
         radar = np.array([cs.units[x].fire_control_radar for x in u], dtype=np.int64)
-        infrared = radar < 0
-        lo, hi, valid = self._window(pj[a_p], A_items["a"][a_k], A_items["b"][a_k])
-        valid &= self.p_valid[:, a_p]
-        rate = np.where(infrared[None, :, None], self.infrared_rate[:, u],
-                        _pick(self.fire_control_rate, radar, 0.0))
-        hold = np.where(infrared[None, :, None], self.unit_ready[:, u],
-                        _pick(self.sensor_link, radar, False))
-        hazard = self.rng.exponential(ACQUIRE, self.threat_id[pj[a_p]], u,
-                                      P_items["envelope"][pk[a_p]], A_items["k"][a_k])
-        t_acq = first_event(rate, lo, hi, hazard, plan, valid)
-        # authorisation: own acquisition (delegated/none), or the command post's order
-        cp = plan.unit_cp[self.p_unit]
-        cp_or_none = np.where(cp < 0, len(cs.command_posts), cp)  # "none" → a column of inf
-        ordered, detected, reported = (
-            np.concatenate([times, np.full(times.shape[:2] + (1,), INF)], axis=2)[:, pj, cp_or_none]
-            for times in (self.ordered_at, self.detected_at, self.reported_at))
-        own = plan.own[self.p_unit]
-        t_auth = np.where(own[None], -INF, ordered)
-        # engageable windows: acquired, authorised, unit ready and fire control holding
-        ok = self.unit_ready[:, u] & hold  # (B, A, G)
-        w_lo = np.maximum(np.maximum(t_acq, t_auth[:, a_p])[..., None], plan.seg_lo)
-        w_hi = np.minimum(hi[..., None], plan.seg_hi)
-        w_ok = ok & (w_lo <= w_hi) & np.isfinite(t_acq)[..., None]
-        # as in the reference engine, becoming ready just as the passage ends is no window
-        w_ok &= ~((w_lo == w_hi) & (w_lo == plan.seg_lo) & (lo[..., None] < plan.seg_lo))
-        acq_lo = np.maximum(t_acq[..., None], plan.seg_lo)
-        acq_any = _group_reduce(np.logical_or,
-                                (ok & (acq_lo <= w_hi) & np.isfinite(t_acq)[..., None]).any(2),
-                                a_p, P, False)
-        # windows per passage, in time order (sub-intervals, then segments)
+        # fire control: the radar's own (rates and links of sensors), or the infrared unit's
+        source = np.where(radar < 0, len(cs.sensors) + u, radar)
+        rates = np.concatenate([self.fire_control_rate, self.infrared_rate], axis=1)
+        hold = np.concatenate([self.sensor_link, self.unit_ready], axis=1)
+        # windows per passage, in time order (sub-intervals, then segments), and the links
         G = len(plan.seg_lo)
-        per = np.bincount(a_p, minlength=P)
-        W = int(per.max(initial=0)) * G
         slot = (np.arange(len(a_p)) - np.searchsorted(a_p, a_p, side="left"))
-        self.win_lo = np.full((B, P, max(W, 1)), INF)
-        self.win_hi = np.full((B, P, max(W, 1)), INF)
-        cols = (slot[:, None] * G + np.arange(G)[None, :])
-        self.win_lo[:, a_p[:, None], cols] = np.where(w_ok, w_lo, INF)
-        self.win_hi[:, a_p[:, None], cols] = np.where(w_ok, w_hi, INF)
-        # the windows are disjoint and in time order once the empty ones (INF) go last, so
-        # sorting starts and ends separately keeps each window's start with its end
-        self.win_lo.sort(axis=2)
-        self.win_hi.sort(axis=2)
-        # the cumulative links of MODEL.md, per passage
-        # ready ∩ [t, ∞) ∩ [lo, hi] is non-empty exactly when t ≤ the last ready moment
-        ready = self.unit_ready[:, self.p_unit]  # (B, P, G)
-        overlap = np.maximum(self.p_lo[..., None], plan.seg_lo) <= \
-            np.minimum(self.p_hi[..., None], plan.seg_hi)
-        last_ready = np.where(ready & overlap, np.minimum(self.p_hi[..., None], plan.seg_hi),
-                              -INF).max(axis=2)
-        own_any = own[None] & acq_any
-        self.link_held = np.stack([
-            last_ready > -INF,
-            (detected <= last_ready) | own_any,
-            (reported <= last_ready) | own_any,
-            (ordered <= last_ready) | own_any,
-            np.isfinite(self.win_lo[:, :, 0]),
-        ], axis=2) & self.p_valid[..., None]
-
+        W = max(1, int(np.bincount(a_p, minlength=P).max(initial=0)) * G)
+        self.p_lo, self.p_hi = np.empty((B, P)), np.empty((B, P))
+        self.p_valid = np.empty((B, P), dtype=bool)
+        self.win_lo = np.full((B, P, W), INF)
+        self.win_hi = np.full((B, P, W), INF)
+        self.link_held = np.zeros((B, P, 5), dtype=bool)
+        cp = plan.unit_cp[self.p_unit]
+        none = np.full((B, len(self.threat_id), 1), INF)  # the column of units with no post
+        loop.passage_windows(
+            self.rng.keys, ACQUIRE, self.t0, self.active, cs.duration_s, self.threat_id, pj,
+            self.p_unit, np.where(cp < 0, len(cs.command_posts), cp), plan.own[self.p_unit],
+            P_items["a"][pk], P_items["b"][pk], a_p, slot, P_items["envelope"][pk[a_p]],
+            A_items["k"][a_k], A_items["a"][a_k], A_items["b"][a_k], rates, hold, source,
+            self.unit_ready, *(np.concatenate([times, none], axis=2) for times in (
+                self.detected_at, self.reported_at, self.ordered_at)),
+            plan.seg_lo, plan.seg_hi, self.p_lo, self.p_hi, self.p_valid, self.win_lo,
+            self.win_hi, self.link_held)
 
 def _engagement_times(units: list) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's engagement-time distribution as a kind code (battle_loop) and parameters."""
@@ -414,61 +369,6 @@ def _engagement_times(units: list) -> tuple[np.ndarray, np.ndarray]:
     return kind, params
 
 
-def _pick(array: np.ndarray, index: np.ndarray, fill: float | bool) -> np.ndarray:
-    """array[:, index], with `fill` where index is −1 (no such entity; the axis may be empty)."""
-    padded = np.concatenate([array, np.full((array.shape[0], 1, *array.shape[2:]), fill,
-                                            dtype=array.dtype)], axis=1)
-    return padded[:, np.where(index < 0, array.shape[1], index)]
-
-
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """rate × factor, where a zero factor stops even an infinite rate."""
     return np.where(factor == 0.0, 0.0, rate * factor)
-
-
-def first_event(rate: np.ndarray, lo: np.ndarray, hi: np.ndarray, hazard: np.ndarray,
-                plan: Plan, valid: np.ndarray) -> np.ndarray:
-    """Invert the cumulative hazard of a per-segment rate over [lo, hi]: the time it reaches
-    `hazard` (unit exponentials), inf if it does not; an infinite rate fires on entry.
-    rate (B, I, G); lo, hi (B or 1, I); hazard, valid (B, I)."""
-    s = np.maximum(lo[..., None], plan.seg_lo)
-    e = np.minimum(hi[..., None], plan.seg_hi)
-    inside = (s < e) | ((s == e) & (plan.seg_lo <= s) & (s < plan.seg_hi))
-    duration = np.where(inside, e - s, 0.0)
-    infinite = np.isinf(rate)
-    finite_rate = np.where(infinite, 0.0, rate)
-    h = finite_rate * duration
-    cum = np.cumsum(h, axis=2)
-    before = cum - h
-    # the segment where the cumulative hazard reaches the draw: how many end below it
-    g = (cum < hazard[..., None]).sum(axis=2, keepdims=True)
-    found = g[..., 0] < cum.shape[2]
-    g = np.minimum(g, cum.shape[2] - 1)
-    take = np.take_along_axis
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = take(s if s.shape == cum.shape else np.broadcast_to(s, cum.shape), g, 2)[..., 0] + (
-            hazard - take(before, g, 2)[..., 0]) / take(finite_rate, g, 2)[..., 0]
-    t = np.where(found, t, INF)
-    if infinite.any():
-        t = np.minimum(t, np.where(infinite & inside, s, INF).min(axis=2))
-    return np.where(valid, t, INF)
-
-
-def first_up_at_or_after(up: np.ndarray, t: np.ndarray, hi: np.ndarray, plan: Plan) -> np.ndarray:
-    """The earliest time ≥ t and ≤ hi in segments where `up` (B, I, G) holds; inf if none."""
-    cand = np.maximum(t[..., None], plan.seg_lo)
-    ok = up & (cand <= np.minimum(hi[..., None], plan.seg_hi)) & np.isfinite(t)[..., None]
-    return np.where(ok, cand, INF).min(axis=2, initial=INF)
-
-
-def _group_reduce(ufunc: np.ufunc, values: np.ndarray, key: np.ndarray, n: int,
-                  fill: float | bool) -> np.ndarray:
-    """Per replication, ufunc-reduce values (B, I) over the items sharing each key in [0, n);
-    `fill` where no item has the key."""
-    out = np.full((values.shape[0], n), fill, dtype=values.dtype)
-    if len(key):
-        order = np.argsort(key, kind="stable")
-        k, v = key[order], values[:, order]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        out[:, k[starts]] = ufunc.reduceat(v, starts, axis=1)
-    return out
