@@ -11,12 +11,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from iadsim.api import prepare, simulate
 from iadsim.compile import compile_scenario
-from iadsim.engine.results import Results
+from iadsim.engine import run
+from iadsim.engine.results import UNIT_COUNTS, Results
 from iadsim.engine.vectorized import run_vectorized
 from iadsim.scenario import load_scenario
+from iadsim.scenario.load import parse_scenario
 
 STRESS = Path(__file__).parent / "scenarios" / "stress-mixed.yaml"
 
@@ -85,3 +88,17 @@ def test_summary_is_the_same_whether_or_not_rows_are_written(tmp_path):
     prepared = prepare(STRESS)
     assert simulate(prepared, 2500, seed=6).as_dict() == \
         simulate(prepared, 2500, seed=6, out=tmp_path).as_dict()
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "reference"])
+def test_a_defence_without_fire_units_kills_nothing(engine):
+    text = STRESS.read_text()
+    scenario = yaml.safe_load(text)
+    scenario["fire_units"] = []
+    for key in ("strikes", "electronic_attack"):  # they name fire units
+        scenario.pop(key, None)
+    cs = compile_scenario(parse_scenario(yaml.safe_dump(scenario), "no-units.yaml"))
+    results = run(cs, 30, seed=2, engine=engine)
+    assert results.threats.sum() > 0
+    assert results.killed.sum() == 0 and results.links.sum() == 0
+    assert results.unit_counts.shape == (30, len(UNIT_COUNTS), 0)

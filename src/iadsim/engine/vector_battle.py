@@ -40,6 +40,8 @@ def fight(block: Block) -> Battle:
                  np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
                  np.zeros((B, P), dtype=np.int64), np.zeros((B, P), dtype=np.int8),
                  np.full((B, P), -INF), np.zeros((B, P), dtype=bool))
+    if P == 0:
+        return out  # no unit ever has a threat in its envelope
     trained = block.ready["fire_unit"][:, :, TRAINED] | plan.autonomous_crew
     kind, params = plan.engagement_time
     play_block(block.rng.keys, block.win_lo, block.win_hi, block.p_unit, block.p_threat,

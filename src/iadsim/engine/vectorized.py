@@ -1,5 +1,6 @@
 """The vectorized engine: MODEL.md exactly as the reference engine implements it, computed for a
-whole block of replications at once with NumPy arrays over replications.
+whole block of replications at once — NumPy arrays over replications, with the loops over the
+items of each replication compiled by Numba (chain_loop.py, battle_loop.py).
 
 Two facts make this possible. First, everything that changes an entity's state over time — a
 strike, an electronic-attack window — happens at times fixed by the scenario, so time splits into
@@ -348,23 +349,24 @@ class Block:
             plan.seg_lo, plan.seg_hi, self.p_lo, self.p_hi, self.p_valid, self.win_lo,
             self.win_hi, self.link_held)
 
+
 def _engagement_times(units: list) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's engagement-time distribution as a kind code (battle_loop) and parameters."""
-    from iadsim.engine import battle_loop as loop
+    from iadsim.engine import battle_loop as battle
 
     kind, params = np.zeros(len(units), dtype=np.int64), np.zeros((len(units), 3))
     for i, u in enumerate(units):
         et = u.engagement_time
         if et is None:
-            kind[i] = loop.DEFAULT
+            kind[i] = battle.DEFAULT
         elif isinstance(et, (int, float)):
-            kind[i], params[i, 0] = loop.FIXED, et
+            kind[i], params[i, 0] = battle.FIXED, et
         else:
-            kind[i], fields = {"fixed": (loop.FIXED, ("value",)),
-                               "exponential": (loop.EXPONENTIAL, ("mean",)),
-                               "uniform": (loop.UNIFORM, ("low", "high")),
-                               "triangular": (loop.TRIANGULAR, ("low", "mode", "high")),
-                               "lognormal": (loop.LOGNORMAL, ("median", "sigma"))}[et.dist]
+            kind[i], fields = {"fixed": (battle.FIXED, ("value",)),
+                               "exponential": (battle.EXPONENTIAL, ("mean",)),
+                               "uniform": (battle.UNIFORM, ("low", "high")),
+                               "triangular": (battle.TRIANGULAR, ("low", "mode", "high")),
+                               "lognormal": (battle.LOGNORMAL, ("median", "sigma"))}[et.dist]
             params[i, :len(fields)] = [getattr(et, f) for f in fields]
     return kind, params
 
