@@ -84,6 +84,26 @@ def _duration(kind: int, a: float, b: float, c: float, u: float) -> float:
     return a * math.exp(b * _ndtri(u))  # LOGNORMAL
 
 
+@numba.njit(cache=True, inline="always")
+def _interp(x, xp, fp):
+    """np.interp at one point, by NumPy's formula, without allocating."""
+    n = len(xp)
+    if x < xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    j = np.searchsorted(xp, x, side="right") - 1  # xp[j] <= x < xp[j + 1]
+    if xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    y = slope * (x - xp[j]) + fp[j]
+    if math.isnan(y):
+        y = slope * (x - xp[j + 1]) + fp[j + 1]
+        if math.isnan(y) and fp[j] == fp[j + 1]:
+            y = fp[j]
+    return y
+
+
 @numba.njit(cache=True)
 def _settle(u, first, last, live, window, ready_from, queued, tick, c_p, c_j, win_lo, win_hi,
             next_free, missiles, sls, engaged, n_engaged, skipped, kill_time):
@@ -135,40 +155,39 @@ def play_block(keys, win_lo, win_hi, p_unit, p_threat, p_envelope, threat_id, th
     U, J = len(channels), threat_id.shape[0]
     cmax = max(1, channels.max())
     n_pk = len(pk_lo)
+    # scratch, reused by every replication: candidates (at most P), grouped by unit
+    first, fill = np.empty(U + 1, np.int64), np.empty(U, np.int64)
+    c_p, c_j = np.empty(P, np.int64), np.empty(P, np.int64)
+    live, window = np.empty(P, np.bool_), np.empty(P, np.int64)
+    ready_from, queued = np.empty(P), np.empty(P, np.int64)
+    free_at, next_free = np.empty((U, cmax)), np.empty(U)
+    missiles, engaged, head = np.empty_like(missiles0), np.empty((J, U), np.bool_), \
+        np.empty(U, np.int64)
     for b in range(B):
         key = keys[b]
         lo_b, hi_b = win_lo[b], win_hi[b]
         n_engaged_b, skipped_b = n_engaged[b], skipped[b]
         kill_b = kill_time[b]
         # the candidates: passages with a window, grouped by unit (in passage order)
-        per_unit = np.zeros(U + 1, np.int64)
+        first[:] = 0
         for p in range(P):
             if lo_b[p, 0] < INF:
-                per_unit[p_unit[p] + 1] += 1
-        first = np.cumsum(per_unit)
-        n = first[U]
-        c_p = np.empty(n, np.int64)
-        fill = first[:U].copy()
-        for p in range(P):
-            if lo_b[p, 0] < INF:
-                c_p[fill[p_unit[p]]] = p
-                fill[p_unit[p]] += 1
-        c_j = p_threat[c_p]
-        live = np.ones(n, np.bool_)
-        window = np.zeros(n, np.int64)
-        ready_from = np.empty(n)
-        for c in range(n):
-            ready_from[c] = lo_b[c_p[c], 0]
-        queued = np.zeros(n, np.int64)
-        free_at = np.full((U, cmax), INF)
-        next_free = np.full(U, INF)
+                first[p_unit[p] + 1] += 1
         for u in range(U):
+            first[u + 1] += first[u]
+            fill[u] = first[u]
+        for p in range(P):
+            if lo_b[p, 0] < INF:
+                c = fill[p_unit[p]]
+                fill[p_unit[p]] += 1
+                c_p[c], c_j[c], ready_from[c] = p, p_threat[p], lo_b[p, 0]
+                live[c], window[c], queued[c] = True, 0, 0
+        for u in range(U):
+            free_at[u, :] = INF
             free_at[u, :channels[u]] = -INF
-            if channels[u] > 0:
-                next_free[u] = -INF
-        missiles = missiles0.copy()
-        engaged = np.zeros((J, U), np.bool_)
-        head = np.full(U, -1, np.int64)
+            next_free[u] = -INF if channels[u] > 0 else INF
+        missiles[:] = missiles0
+        engaged[:] = False
         tick = 1
         for u in range(U):
             head[u], tick = _settle(u, first[u], first[u + 1], live, window, ready_from, queued,
@@ -207,11 +226,10 @@ def play_block(keys, win_lo, win_hi, p_unit, p_threat, p_envelope, threat_id, th
             if et_kind[u] == DEFAULT:  # acquisition, then flyout to the range at launch
                 s, e = track_off[f], track_off[f + 1]
                 since = t - t0[b, j]
-                x = np.interp(since, track_t[s:e], track_x[s:e])
-                y = np.interp(since, track_t[s:e], track_y[s:e])
-                z = np.interp(since, track_t[s:e], track_z[s:e])
-                distance = math.sqrt((x - unit_xyz[u, 0]) ** 2 + (y - unit_xyz[u, 1]) ** 2 +
-                                     (z - unit_xyz[u, 2]) ** 2)
+                distance = math.sqrt(
+                    (_interp(since, track_t[s:e], track_x[s:e]) - unit_xyz[u, 0]) ** 2 +
+                    (_interp(since, track_t[s:e], track_y[s:e]) - unit_xyz[u, 1]) ** 2 +
+                    (_interp(since, track_t[s:e], track_z[s:e]) - unit_xyz[u, 2]) ** 2)
                 duration = acquisition_s[u] + distance / missile_speed[u]
             else:
                 duration = _duration(et_kind[u], et_params[u, 0], et_params[u, 1],

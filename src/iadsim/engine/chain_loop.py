@@ -41,6 +41,15 @@ def _first_event(rate, lo, hi, hazard, seg_lo, seg_hi):
 
 
 @numba.njit(cache=True, inline="always")
+def _silent(rate):
+    """Whether a per-segment rate is zero throughout (no event, so no draw is needed)."""
+    for g in range(len(rate)):
+        if rate[g] > 0:
+            return False
+    return True
+
+
+@numba.njit(cache=True, inline="always")
 def _sort_small(a):
     """Sort a short array in place (insertion sort: a handful of windows)."""
     for i in range(1, len(a)):
@@ -63,7 +72,7 @@ def command_chain(keys, purpose, t0, active, duration, item_j, item_s, item_c, i
         for i in range(len(item_j)):
             s, j, c = item_s[i], item_j[i], item_c[i]
             lo, hi = t0[b, j] + item_lo[i], min(t0[b, j] + item_hi[i], duration)
-            if not (active[b, j] and lo <= duration):
+            if not (active[b, j] and lo <= duration) or _silent(search_rate[b, s]):
                 continue
             address = (threat_id[j], np.uint64(s), np.uint64(item_interval[i]))
             hazard = -math.log(uniform_at(keys[b], purpose, address))
@@ -106,7 +115,7 @@ def passage_windows(keys, purpose, t0, active, duration, threat_id, p_threat, p_
             p = a_passage[i]
             j, u = p_threat[p], p_unit[p]
             lo, hi = t0[b, j] + a_rel_lo[i], min(t0[b, j] + a_rel_hi[i], duration)
-            if not (p_valid[b, p] and lo <= duration):
+            if not (p_valid[b, p] and lo <= duration) or _silent(rates[b, source[i]]):
                 continue
             address = (threat_id[j], np.uint64(u), np.uint64(a_envelope[i]), np.uint64(a_k[i]))
             hazard = -math.log(uniform_at(keys[b], purpose, address))
