@@ -9,7 +9,6 @@ from scipy.special import ndtri
 from iadsim.engine import battle_loop
 from iadsim.engine.counter_rng import CounterStreams, replication_keys, uniform_at
 from iadsim.engine.sampling import duration_quantile
-from iadsim.engine.vectorized import _engagement_times
 from iadsim.scenario.schema import Exponential, Fixed, LogNormal, Triangular, Uniform
 
 U = np.r_[1e-300, 1e-12, np.linspace(1e-6, 1 - 1e-6, 2001), 1 - 1e-12, 0.5]
@@ -32,7 +31,7 @@ class _Unit:
     Triangular(dist="triangular", low=4.0, mode=4.0, high=4.0),
     LogNormal(dist="lognormal", median=10.0, sigma=0.6)], ids=repr)
 def test_engagement_time_draws_match_the_numpy_quantiles(dist):
-    (kind,), (params,) = _engagement_times([_Unit(dist)])
+    (kind,), (params,) = battle_loop.engagement_time_codes([_Unit(dist)])
     got = np.array([battle_loop._duration(kind, *params, u) for u in U])
     np.testing.assert_allclose(got, duration_quantile(dist, U), rtol=1e-13)
 

@@ -20,19 +20,39 @@ import numba
 import numpy as np
 
 from iadsim.engine.counter_rng import uniform_at
-from iadsim.engine.results import LINKS
+from iadsim.engine.results import LINKS, UNIT_COUNTS
 from iadsim.engine.vectorized import ENGAGE_TIME, KILL, LAUNCH
 
 INF = math.inf
 # engagement time kinds (the unit's `engagement_time` field); DEFAULT: acquisition, then flyout
 DEFAULT, FIXED, EXPONENTIAL, UNIFORM, TRIANGULAR, LOGNORMAL = range(6)
-# per-unit counts, passage outcomes and addresses, as in vector_battle and vectorized
-ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, MISSILES_FIRED = 0, 1, 2, 3, 5
+_COUNTED = ("engagements", "launches", "launch_failures", "misses", "missiles_fired")
+ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, MISSILES_FIRED = map(UNIT_COUNTS.index, _COUNTED)
+# the outcome of a passage's last engagement
 NONE, ABORTED, NO_LAUNCH, MISS, KILL_DRAW = range(5)
 CAPACITY = LINKS.index("capacity")
 # the link an engaged passage broke at, by its last engagement's outcome
 BY_OUTCOME = (0, LINKS.index("unit_ready"), LINKS.index("launched"), LINKS.index("killed"),
               LINKS.index("killed"))
+
+
+def engagement_time_codes(units: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's engagement-time field as a kind code and up to three parameters."""
+    kind, params = np.zeros(len(units), dtype=np.int64), np.zeros((len(units), 3))
+    for i, u in enumerate(units):
+        et = u.engagement_time
+        if et is None:
+            kind[i] = DEFAULT
+        elif isinstance(et, (int, float)):
+            kind[i], params[i, 0] = FIXED, et
+        else:
+            kind[i], fields = {"fixed": (FIXED, ("value",)),
+                               "exponential": (EXPONENTIAL, ("mean",)),
+                               "uniform": (UNIFORM, ("low", "high")),
+                               "triangular": (TRIANGULAR, ("low", "mode", "high")),
+                               "lognormal": (LOGNORMAL, ("median", "sigma"))}[et.dist]
+            params[i, :len(fields)] = [getattr(et, f) for f in fields]
+    return kind, params
 
 
 # Acklam's rational approximation of the inverse normal CDF, refined by one Halley step

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iadsim.engine.battle_loop import first_broken_links, passage_rows, play_block
 from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
 from iadsim.engine.vectorized import INF, TRAINED, Block
 
@@ -32,8 +33,6 @@ class Battle:
 
 def fight(block: Block) -> Battle:
     """Play every replication's engagements (compiled; see battle_loop.py)."""
-    from iadsim.engine.battle_loop import play_block
-
     plan, cs = block.plan, block.cs
     B, U, J, P = block.B, len(cs.units), len(block.threat_id), len(block.p_threat)
     out = Battle(np.full((B, J), INF), np.full((B, J), -1, dtype=np.int64),
@@ -67,8 +66,6 @@ def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Resul
     counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
                                    minlength=B * U).reshape(B, U)
     # the first broken link of every passage that failed
-    from iadsim.engine.battle_loop import first_broken_links, passage_rows
-
     j, u = block.p_threat, block.p_unit
     link = np.empty(block.p_hi.shape, dtype=np.int8)
     counted = np.empty(block.p_hi.shape, dtype=bool)

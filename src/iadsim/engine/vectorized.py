@@ -100,7 +100,9 @@ class Plan:
         self.unit_xyz = np.array([u.xyz for u in units]).reshape(len(units), 3)
         self.acquisition_s = np.array([u.acquisition_time_s for u in units])
         self.missile_speed = np.array([u.missile_speed_mps for u in units])
-        self.engagement_time = _engagement_times(units)
+        from iadsim.engine.battle_loop import engagement_time_codes
+
+        self.engagement_time = engagement_time_codes(units)
         self.pk = np.array([u.pk for u in units]).reshape(len(units), len(cs.flights))
         self.track_end = np.array([f.track.duration_s for f in cs.flights])
         tracks = [f.track for f in cs.flights]
@@ -348,27 +350,6 @@ class Block:
                 self.detected_at, self.reported_at, self.ordered_at)),
             plan.seg_lo, plan.seg_hi, self.p_lo, self.p_hi, self.p_valid, self.win_lo,
             self.win_hi, self.link_held)
-
-
-def _engagement_times(units: list) -> tuple[np.ndarray, np.ndarray]:
-    """Each unit's engagement-time distribution as a kind code (battle_loop) and parameters."""
-    from iadsim.engine import battle_loop as battle
-
-    kind, params = np.zeros(len(units), dtype=np.int64), np.zeros((len(units), 3))
-    for i, u in enumerate(units):
-        et = u.engagement_time
-        if et is None:
-            kind[i] = battle.DEFAULT
-        elif isinstance(et, (int, float)):
-            kind[i], params[i, 0] = battle.FIXED, et
-        else:
-            kind[i], fields = {"fixed": (battle.FIXED, ("value",)),
-                               "exponential": (battle.EXPONENTIAL, ("mean",)),
-                               "uniform": (battle.UNIFORM, ("low", "high")),
-                               "triangular": (battle.TRIANGULAR, ("low", "mode", "high")),
-                               "lognormal": (battle.LOGNORMAL, ("median", "sigma"))}[et.dist]
-            params[i, :len(fields)] = [getattr(et, f) for f in fields]
-    return kind, params
 
 
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
