@@ -2,9 +2,9 @@
 happen, and the windows in which each passage can be engaged.
 
 Time is cut into the plan's segments, in each of which every entity's state is constant, so a
-detection process is a piecewise-constant hazard and a link holds over whole segments. These
-loops compute, per replication and item, exactly what vectorized.py describes, without the
-(replications × items × segments) temporaries the same NumPy expressions need.
+detection process is a piecewise-constant hazard and a link holds over whole segments. The
+loops run over replications and items and keep no (replications × items × segments) arrays;
+each random draw is made where it is used, at its counter_rng address.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ class Plan:
                               for k in KINDS}
         self.pk_factor = self._factor("fire_unit", [a.pk_factor for a in cs.attacks],
                                       self._active(self.pk_lo, pk_hi))
-        units = cs.units
+        units = cs.units  # float and int64 arrays: the compiled loops are built for those
         self.channels = np.array([u.channels for u in units], dtype=np.int64)
         self.salvo = np.array([u.salvo for u in units], dtype=np.int64)
         self.missiles = np.array([u.missiles for u in units], dtype=np.int64)
@@ -96,19 +96,19 @@ class Plan:
         self.own = np.array([u.own_acquisition_authorises for u in units], dtype=bool)
         self.autonomous_crew = np.array([u.authority == "autonomous" for u in units], dtype=bool)
         self.unit_cp = np.array([u.command_post for u in units], dtype=np.int64)
-        self.reliability = np.array([u.launch_reliability for u in units])
-        self.unit_xyz = np.array([u.xyz for u in units]).reshape(len(units), 3)
-        self.acquisition_s = np.array([u.acquisition_time_s for u in units])
-        self.missile_speed = np.array([u.missile_speed_mps for u in units])
+        self.reliability = np.array([u.launch_reliability for u in units], dtype=float)
+        self.unit_xyz = np.array([u.xyz for u in units], dtype=float).reshape(len(units), 3)
+        self.acquisition_s = np.array([u.acquisition_time_s for u in units], dtype=float)
+        self.missile_speed = np.array([u.missile_speed_mps for u in units], dtype=float)
         from iadsim.engine.battle_loop import engagement_time_codes
 
         self.engagement_time = engagement_time_codes(units)
-        self.pk = np.array([u.pk for u in units]).reshape(len(units), len(cs.flights))
-        self.track_end = np.array([f.track.duration_s for f in cs.flights])
-        tracks = [f.track for f in cs.flights]
+        self.pk = np.array([u.pk for u in units], dtype=float).reshape(len(units), len(cs.flights))
+        self.track_end = np.array([f.track.duration_s for f in cs.flights], dtype=float)
+        tracks = [f.track for f in cs.flights]  # every flight's waypoints, and where each starts
         self.tracks = (np.cumsum([0] + [len(t.t) for t in tracks]),
-                       *(np.concatenate([getattr(t, a) for t in tracks] or [np.zeros(0)])
-                         for a in "txyz"))  # every flight's waypoints, and where each starts
+                       *(np.concatenate([getattr(t, a) for t in tracks] or [np.zeros(0)],
+                                        dtype=float) for a in "txyz"))
         self.search_items = self._search_items()
         self.passages, self.acq = self._passages()
 
@@ -276,7 +276,7 @@ class Block:
         j, k = self._expand(items)
         s = items["sensor"][k]
         c = np.array([cs.sensors[x].command_post for x in s], dtype=np.int64)
-        delay = np.array([p.report_delay_s for p in cs.command_posts])
+        delay = np.array([p.report_delay_s for p in cs.command_posts], dtype=float)
         self.detected_at = np.full((B, J, C), INF)
         self.reported_at = np.full((B, J, C), INF)
         loop.command_chain(self.rng.keys, DETECT, self.t0, self.active, cs.duration_s, j, s, c,
