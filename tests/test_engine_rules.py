@@ -8,6 +8,7 @@ import pytest
 from iadsim.analysis.summary import observable
 from iadsim.compile import compile_scenario
 from iadsim.engine import run
+from iadsim.engine.results import UNIT_COUNTS
 from iadsim.scenario.load import parse_scenario
 
 UNIT = """
@@ -125,3 +126,32 @@ def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     results = run(cs, 400, seed=2, engine=engine)
     assert observable(results, "capacity").max() == 0
     assert observable(results, "engagements").min() >= 2
+
+
+TIE = """
+name: rules-tie
+duration_s: 3600
+reference: {lat: 10.0, lon: -66.0}
+fire_units:
+  - {id: late, guidance: infrared, acquire_rate: .inf, lat: 10.0, lon: -66.0, max_range_km: 5,
+     max_alt_m: 5000, missiles: 100, pk: 1.0, engagement_time: 8}
+  - {id: early, guidance: infrared, acquire_rate: .inf, lat: 10.0, lon: -66.0, max_range_km: 5,
+     max_alt_m: 5000, missiles: 100, pk: 1.0, engagement_time: 10}
+threats:
+  - {id: t, class: drone, rcs_m2: 1, speed_mps: 100,
+     route: [{lat: 9.9, lon: -66.0, alt_m: 100}, {lat: 10.1, lon: -66.0, alt_m: 100}]}
+electronic_attack:  # "early" may engage from 100 s, "late" from 102 s: both resolve at 110 s
+  - {id: hold-early, start_s: 0, end_s: 100, targets: {ids: [early]}, disable_prob: 1.0}
+  - {id: hold-late, start_s: 0, end_s: 102, targets: {ids: [late]}, disable_prob: 1.0}
+"""
+
+
+@BOTH
+def test_a_kill_resolving_together_with_another_goes_to_the_one_that_started_first(engine):
+    """Both engagements kill and resolve at the same instant; the one that started first
+    resolves first (it was scheduled first), so it is credited."""
+    results = run(compile_scenario(parse_scenario(TIE, "rules-tie.yaml")), 20, seed=1,
+                  engine=engine)
+    kills = results.unit_counts[:, UNIT_COUNTS.index("kills")]
+    assert observable(results, "engagements").min() == 2
+    np.testing.assert_array_equal(kills, np.tile([0, 1], (20, 1)))

@@ -9,7 +9,8 @@ threat is dead, whose unit is out of missiles, or which the engage-at-most-once 
 retire, and those that missed their window move on to the next one. Randomness is addressed
 (counter_rng.uniform_at), so the order in which replications are played does not matter.
 
-Ties in time are broken by (engageable since, time of joining the queue, unit, passage).
+Events at the same time are played in the order (engageable since, time of joining the queue,
+unit, passage); of two kills resolving at the same time, the one played first is credited.
 """
 
 from __future__ import annotations
@@ -283,7 +284,8 @@ def play_block(keys, win_lo, win_hi, p_unit, p_threat, p_envelope, threat_id, th
             kill = not aborted and n_kills > 0
             last_outcome[b, p] = ABORTED if aborted else KILL_DRAW if kill else \
                 MISS if n_launched > 0 else NO_LAUNCH
-            if kill and resolve <= kill_b[j]:  # the kill goes to the first to resolve
+            if kill and resolve < kill_b[j]:  # the kill goes to the first to resolve (at
+                # equal times, to the one that started first: it was scheduled first)
                 kill_b[j] = resolve
                 killer[b, j] = u
             live[c] = False
