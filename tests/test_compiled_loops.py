@@ -38,7 +38,7 @@ def test_engagement_time_draws_match_the_numpy_quantiles(dist):
 
 def test_compiled_draws_are_the_counter_streams_draws():
     keys = replication_keys(17, np.arange(50))
-    words = (np.full(50, 2**40 + 3, np.uint64), np.full(50, 4), np.full(50, 0), np.full(50, 9))
-    expected = CounterStreams(keys).uniform_aligned(12, *words)
-    got = [uniform_at(k, 12, tuple(np.uint64(w[0]) for w in words)) for k in keys]
+    words = (2**40 + 3, 4, 0, 9)
+    expected = CounterStreams(keys).uniform(12, *words)
+    got = [uniform_at(k, 12, tuple(np.uint64(w) for w in words)) for k in keys]
     np.testing.assert_array_equal(got, expected)

@@ -4,6 +4,7 @@ changes nothing."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,12 @@ def test_seed_changes_results(stress):
                                                                                 seed=2))
 
 
-def test_same_seed_same_results_in_a_fresh_process(stress):
+@pytest.mark.parametrize("build", ["cached", pytest.param("fresh", marks=pytest.mark.slow)])
+def test_same_seed_same_results_in_a_fresh_process(stress, build, tmp_path):
+    """Also with the compiled loops built afresh. Numba rebuilds a cached loop only when its own
+    file changes, not when something it uses from another module does; if "fresh" fails,
+    delete the stale *.nbi and *.nbc files in src/iadsim/engine/__pycache__."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)} if build == "fresh" else None
     here, stress_file = str(Path(__file__).parent), str(STRESS)
     code = (f"import sys; sys.path.insert(0, {here!r});"
             "from test_vectorized import digest;"
@@ -66,7 +72,7 @@ def test_same_seed_same_results_in_a_fresh_process(stress):
             f"print(digest(run_vectorized(compile_scenario(load_scenario({stress_file!r})), 150,"
             " seed=3)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+                         check=True, env=env).stdout.strip()
     assert out == digest(run_vectorized(stress, 150, seed=3))
 
 

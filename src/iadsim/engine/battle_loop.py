@@ -20,9 +20,8 @@ import math
 import numba
 import numpy as np
 
-from iadsim.engine.counter_rng import uniform_at
+from iadsim.engine.counter_rng import ENGAGE_TIME, KILL, LAUNCH, uniform_at
 from iadsim.engine.results import LINKS, UNIT_COUNTS
-from iadsim.engine.vectorized import ENGAGE_TIME, KILL, LAUNCH
 
 INF = math.inf
 # engagement time kinds (the unit's `engagement_time` field); DEFAULT: acquisition, then flyout

@@ -16,6 +16,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# The purposes of the draws (the first word of every address).
+READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
+    ENGAGE_TIME, LAUNCH, KILL = range(13)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -50,11 +54,6 @@ class CounterStreams:
         shape = np.broadcast_shapes(*(np.shape(i) for i in index)) if index else ()
         return self._hash(self.keys.reshape((-1,) + (1,) * len(shape)), purpose, index)
 
-    def uniform_aligned(self, purpose: int, *index: np.ndarray) -> np.ndarray:
-        """Uniforms where row i of the index arrays belongs to replication i (keys[i])."""
-        shape = np.broadcast_shapes(*(np.shape(i) for i in index))
-        return self._hash(self.keys.reshape((-1,) + (1,) * (len(shape) - 1)), purpose, index)
-
     @staticmethod
     def _hash(keys: np.ndarray, purpose: int, index: tuple) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -63,10 +62,6 @@ class CounterStreams:
                 w = np.asarray(word).astype(np.uint64)
                 z = _mix(z ^ _mix(w * _GOLDEN + _GOLDEN))
         return ((z >> _S11).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
-
-    def exponential(self, purpose: int, *index: int | np.ndarray) -> np.ndarray:
-        """Unit-mean exponentials."""
-        return -np.log(self.uniform(purpose, *index))
 
 
 @numba.njit(cache=True, inline="always")
@@ -79,8 +74,8 @@ def _mix_one(z: np.uint64) -> np.uint64:
 @numba.njit(cache=True)
 def uniform_at(key: np.uint64, purpose: int, words: tuple) -> float:
     """The uniform `CounterStreams` gives replication `key` at address (purpose, *words), for
-    compiled code; words are non-negative integers."""
-    z = key ^ _mix_one(np.uint64(purpose) * _GOLDEN + _GOLDEN)
+    compiled code; `words` is a tuple of np.uint64 (Numba cannot loop over mixed tuples)."""
+    z = np.uint64(key) ^ _mix_one(np.uint64(purpose) * _GOLDEN + _GOLDEN)
     for w in words:
         z = _mix_one(z ^ _mix_one(np.uint64(w) * _GOLDEN + _GOLDEN))
     return (float(z >> _S11) + 0.5) * (1.0 / 9007199254740992.0)

@@ -21,16 +21,27 @@ import numpy as np
 
 from iadsim.compile import KINDS, CompiledScenario
 from iadsim.engine import chain_loop as loop
-from iadsim.engine.counter_rng import CounterStreams, replication_keys
+from iadsim.engine.battle_loop import engagement_time_codes
+from iadsim.engine.counter_rng import (
+    ACQUIRE,
+    ARRIVAL_TIME,
+    ARRIVALS,
+    DECISION,
+    DETECT,
+    DISABLE,
+    LINK_CUT,
+    ORDERS,
+    READY,
+    STRIKE,
+    CounterStreams,
+    replication_keys,
+)
 from iadsim.engine.results import Results, run_info
 from iadsim.engine.sampling import duration_quantile
 
 AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
 INF = math.inf
 
-# Addresses of the random draws (the first word of every counter-based draw).
-READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
-    ENGAGE_TIME, LAUNCH, KILL = range(13)
 
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on (replications × items × segments) held at once
@@ -100,8 +111,6 @@ class Plan:
         self.unit_xyz = np.array([u.xyz for u in units], dtype=float).reshape(len(units), 3)
         self.acquisition_s = np.array([u.acquisition_time_s for u in units], dtype=float)
         self.missile_speed = np.array([u.missile_speed_mps for u in units], dtype=float)
-        from iadsim.engine.battle_loop import engagement_time_codes
-
         self.engagement_time = engagement_time_codes(units)
         self.pk = np.array([u.pk for u in units], dtype=float).reshape(len(units), len(cs.flights))
         self.track_end = np.array([f.track.duration_s for f in cs.flights], dtype=float)
