@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.special import ndtri
 
-from iadsim.engine import battle_loop
+from iadsim.engine import battle_loop, chain_loop
 from iadsim.engine.counter_rng import CounterStreams, replication_keys, uniform_at
+from iadsim.engine.intervals import StepRate
 from iadsim.engine.sampling import duration_quantile
 from iadsim.scenario.schema import Exponential, Fixed, LogNormal, Triangular, Uniform
 
@@ -42,3 +43,31 @@ def test_compiled_draws_are_the_counter_streams_draws():
     expected = CounterStreams(keys).uniform(12, *words)
     got = [uniform_at(k, 12, tuple(np.uint64(w) for w in words)) for k in keys]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_interpolation_along_a_route_matches_numpy():
+    rng = np.random.default_rng(5)
+    xp = np.r_[0.0, 10.0, 10.0, 25.0, 60.0]  # a repeated time: a zero-length leg
+    fp = rng.normal(size=len(xp)) * 1e4
+    x = np.r_[xp, -1.0, 70.0, rng.uniform(-5, 65, 500)]  # knots, both ends, and between
+    got = [battle_loop._interp(v, xp, fp) for v in x]
+    np.testing.assert_array_equal(got, np.interp(x, xp, fp))
+
+
+def test_first_detection_matches_the_reference_engines_step_rate():
+    """The compiled hazard inversion and the reference engine's StepRate.first_event agree,
+    with rates that are zero, infinite or finite in each segment."""
+    rng = np.random.default_rng(6)
+    for _ in range(2000):
+        edges = np.r_[0.0, np.sort(rng.uniform(0, 100, rng.integers(0, 4))), np.inf]
+        rates = rng.choice([0.0, np.inf, 0.01, 0.2, 3.0], size=len(edges) - 1,
+                           p=[0.3, 0.1, 0.2, 0.2, 0.2])
+        lo = rng.uniform(0, 100)
+        hi = lo + rng.choice([0.0, rng.uniform(0, 60)])
+        hazard = rng.exponential()
+        want = StepRate(list(edges), list(rates)).first_event(hazard, lo, hi)
+        got = chain_loop._first_event(rates, lo, hi, hazard, edges[:-1], edges[1:])
+        if want is None:
+            assert got == np.inf, (edges, rates, lo, hi, hazard)
+        else:
+            assert got == pytest.approx(want, rel=1e-12, abs=1e-9), (edges, rates, lo, hi)

@@ -1,5 +1,5 @@
-"""The vectorized engine: reproducible at any split of the work, and its event scheduling
-changes nothing."""
+"""The vectorized engine: reproducible at any split of the work and in a fresh process, and
+sound on a defence with nothing to fire."""
 
 from __future__ import annotations
 

@@ -39,17 +39,24 @@ def fight(block: Block) -> Battle:
                  np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
                  np.zeros((B, P), dtype=np.int64), np.zeros((B, P), dtype=np.int8),
                  np.full((B, P), -INF), np.zeros((B, P), dtype=bool))
-    if P == 0:
-        return out  # no unit ever has a threat in its envelope
-    trained = block.ready["fire_unit"][:, :, TRAINED] | plan.autonomous_crew
+    if P == 0:  # no unit ever has a threat in its envelope (or there are no units)
+        return out
     kind, params = plan.engagement_time
-    play_block(block.rng.keys, block.win_lo, block.win_hi, block.p_unit, block.p_threat,
-               plan.passages["envelope"][block.p_static], block.threat_id, block.threat_flight,
-               block.t0, block.destroyed_at["fire_unit"], trained, plan.channels, plan.salvo,
-               plan.missiles, plan.sls, plan.reliability, plan.pk, plan.pk_lo, plan.pk_factor,
-               plan.track_end, plan.unit_xyz, plan.acquisition_s, plan.missile_speed, kind,
-               params, *plan.tracks, float(cs.untrained_crew_factor), out.kill_time, out.killer,
-               out.counts, out.n_engaged, out.last_outcome, out.last_resolution, out.skipped)
+    track_off, track_t, track_x, track_y, track_z = plan.tracks
+    play_block(
+        keys=block.rng.keys, win_lo=block.win_lo, win_hi=block.win_hi, p_unit=block.p_unit,
+        p_threat=block.p_threat, p_envelope=plan.passages["envelope"][block.p_static],
+        threat_id=block.threat_id, threat_flight=block.threat_flight, t0=block.t0,
+        destroyed_at=block.destroyed_at["fire_unit"],
+        trained=block.ready["fire_unit"][:, :, TRAINED] | plan.autonomous_crew,
+        channels=plan.channels, salvo=plan.salvo, missiles0=plan.missiles, sls=plan.sls,
+        reliability=plan.reliability, pk=plan.pk, pk_lo=plan.pk_lo, pk_factor=plan.pk_factor,
+        track_end=plan.track_end, unit_xyz=plan.unit_xyz, acquisition_s=plan.acquisition_s,
+        missile_speed=plan.missile_speed, et_kind=kind, et_params=params, track_off=track_off,
+        track_t=track_t, track_x=track_x, track_y=track_y, track_z=track_z,
+        untrained_factor=float(cs.untrained_crew_factor), kill_time=out.kill_time,
+        killer=out.killer, counts=out.counts, n_engaged=out.n_engaged,
+        last_outcome=out.last_outcome, last_resolution=out.last_resolution, skipped=out.skipped)
     return out
 
 
@@ -70,15 +77,18 @@ def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Resul
     link = np.empty(block.p_hi.shape, dtype=np.int8)
     counted = np.empty(block.p_hi.shape, dtype=bool)
     links = np.zeros((B, len(LINKS)), dtype=np.int32)
-    first_broken_links(j, u, block.p_hi, block.p_valid, block.link_held, battle.kill_time,
-                       battle.killer, battle.n_engaged, battle.last_outcome,
-                       battle.last_resolution, battle.skipped, link, counted, links)
+    first_broken_links(p_threat=j, p_unit=u, p_hi=block.p_hi, p_valid=block.p_valid,
+                       link_held=block.link_held, kill_time=battle.kill_time,
+                       killer=battle.killer, n_engaged=battle.n_engaged,
+                       last_outcome=battle.last_outcome, last_resolution=battle.last_resolution,
+                       skipped=battle.skipped, link=link, counted=counted, links=links)
     if not rows:  # the long tables are wanted only when rows are written
         counted, active = np.zeros_like(counted), np.zeros_like(block.active)
     else:
         active = block.active
     tb, tj = np.nonzero(active)
-    passage_table = passage_rows(counted, reps, block.active, j, u, link, block.p_lo, block.p_hi)
+    passage_table = passage_rows(counted=counted, reps=reps, active=block.active, p_threat=j,
+                                 p_unit=u, link=link, p_lo=block.p_lo, p_hi=block.p_hi)
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s
                                 for k in ("sensor", "command_post", "fire_unit")], axis=1)
     empty = RunInfo("", "", 0, "", (), (), (), (), ())

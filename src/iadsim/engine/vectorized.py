@@ -44,7 +44,8 @@ INF = math.inf
 
 
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
-_CELLS_PER_BLOCK = 6_000_000  # bound on (replications × items × segments) held at once
+_CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
+# windows) arrays, estimated as replications × items × segments
 
 
 def run_vectorized(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
@@ -115,7 +116,7 @@ class Plan:
         self.pk = np.array([u.pk for u in units], dtype=float).reshape(len(units), len(cs.flights))
         self.track_end = np.array([f.track.duration_s for f in cs.flights], dtype=float)
         tracks = [f.track for f in cs.flights]  # every flight's waypoints, and where each starts
-        self.tracks = (np.cumsum([0] + [len(t.t) for t in tracks]),
+        self.tracks = (np.cumsum([0] + [len(t.t) for t in tracks], dtype=np.int64),
                        *(np.concatenate([getattr(t, a) for t in tracks] or [np.zeros(0)],
                                         dtype=float) for a in "txyz"))
         self.search_items = self._search_items()
@@ -170,7 +171,7 @@ class Plan:
                           "b": a_cols[:, 3]}
 
     def block_size(self) -> int:
-        """Replications per block, so that the largest per-item arrays stay moderate."""
+        """Replications per block, so that the per-passage window arrays stay moderate."""
         per_flight = max((f.count for f in self.cs.flights), default=1)
         items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * per_flight
         per_rep = items * len(self.seg_lo)
@@ -288,10 +289,14 @@ class Block:
         delay = np.array([p.report_delay_s for p in cs.command_posts], dtype=float)
         self.detected_at = np.full((B, J, C), INF)
         self.reported_at = np.full((B, J, C), INF)
-        loop.command_chain(self.rng.keys, DETECT, self.t0, self.active, cs.duration_s, j, s, c,
-                           items["interval"][k], items["a"][k], items["b"][k], self.threat_id,
-                           self.search_rate, self.sensor_link, self.cp_link, delay, plan.seg_lo,
-                           plan.seg_hi, self.detected_at, self.reported_at)
+        loop.command_chain(
+            keys=self.rng.keys, purpose=DETECT, t0=self.t0, active=self.active,
+            duration=cs.duration_s, item_j=j, item_s=s, item_c=c,
+            item_interval=items["interval"][k], item_lo=items["a"][k], item_hi=items["b"][k],
+            threat_id=self.threat_id, search_rate=self.search_rate,
+            sensor_link=self.sensor_link, cp_link=self.cp_link, delay=delay,
+            seg_lo=plan.seg_lo, seg_hi=plan.seg_hi, detected=self.detected_at,
+            reported=self.reported_at)
         self.ordered_at = np.full((B, J, C), INF)
         for ci, post in enumerate(cs.command_posts):
             reported = self.reported_at[:, :, ci]
@@ -350,16 +355,19 @@ class Block:
         self.link_held = np.zeros((B, P, 5), dtype=bool)
         cp = plan.unit_cp[self.p_unit]
         none = np.full((B, len(self.threat_id), 1), INF)  # the column of units with no post
+        detected, reported, ordered = (np.concatenate([times, none], axis=2) for times in (
+            self.detected_at, self.reported_at, self.ordered_at))
         loop.passage_windows(
-            self.rng.keys, ACQUIRE, self.t0, self.active, cs.duration_s, self.threat_id, pj,
-            self.p_unit, np.where(cp < 0, len(cs.command_posts), cp), plan.own[self.p_unit],
-            P_items["a"][pk], P_items["b"][pk], a_p, slot, P_items["envelope"][pk[a_p]],
-            A_items["k"][a_k], A_items["a"][a_k], A_items["b"][a_k], rates, hold, source,
-            self.unit_ready, *(np.concatenate([times, none], axis=2) for times in (
-                self.detected_at, self.reported_at, self.ordered_at)),
-            plan.seg_lo, plan.seg_hi, self.p_lo, self.p_hi, self.p_valid, self.win_lo,
-            self.win_hi, self.link_held)
-
+            keys=self.rng.keys, purpose=ACQUIRE, t0=self.t0, active=self.active,
+            duration=cs.duration_s, threat_id=self.threat_id, p_threat=pj, p_unit=self.p_unit,
+            p_cp=np.where(cp < 0, len(cs.command_posts), cp), own=plan.own[self.p_unit],
+            p_rel_lo=P_items["a"][pk], p_rel_hi=P_items["b"][pk], a_passage=a_p, a_slot=slot,
+            a_envelope=P_items["envelope"][pk[a_p]], a_k=A_items["k"][a_k],
+            a_rel_lo=A_items["a"][a_k], a_rel_hi=A_items["b"][a_k], rates=rates, hold=hold,
+            source=source, unit_ready=self.unit_ready, detected=detected, reported=reported,
+            ordered=ordered, seg_lo=plan.seg_lo, seg_hi=plan.seg_hi, p_lo=self.p_lo,
+            p_hi=self.p_hi, p_valid=self.p_valid, win_lo=self.win_lo, win_hi=self.win_hi,
+            link_held=self.link_held)
 
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """rate × factor, where a zero factor stops even an infinite rate."""
