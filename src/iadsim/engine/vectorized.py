@@ -42,7 +42,6 @@ from iadsim.engine.sampling import duration_quantile
 AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
 INF = math.inf
 
-
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
 # windows) arrays, estimated as replications × items × segments
