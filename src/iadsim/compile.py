@@ -23,6 +23,8 @@ from iadsim.scenario.schema import (
 )
 
 KINDS = ("sensor", "command_post", "fire_unit")
+# columns of CompiledScenario.readiness, in READINESS_FACTORS order
+AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(len(READINESS_FACTORS))
 
 
 @dataclass(frozen=True)

@@ -69,15 +69,6 @@ class Estimate:
                 (("mean", self.mean), ("ci_low", self.ci_low), ("ci_high", self.ci_high))}
 
 
-def estimate(values: np.ndarray) -> Estimate:
-    """Mean and normal-approximation 95% CI (the replications are independent)."""
-    n = len(values)
-    mean = float(values.mean()) if n else float("nan")
-    se = float(values.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    half = _Z95 * se if n > 1 else float("nan")
-    return Estimate(mean, mean - half, mean + half, se)
-
-
 def summary_observables(info: RunInfo) -> tuple[str, ...]:
     """The defaults, and each unit type's engagement counts (for the readable summary)."""
     per_type = tuple(f"{count}[unit_type={t}]" for t in dict.fromkeys(info.unit_types)

@@ -21,13 +21,18 @@ import numba
 import numpy as np
 
 from iadsim.engine.counter_rng import ENGAGE_TIME, KILL, LAUNCH, uniform_at
-from iadsim.engine.results import LINKS, UNIT_COUNTS
+from iadsim.engine.results import (
+    ENGAGEMENTS,
+    LAUNCH_FAILURES,
+    LAUNCHES,
+    LINKS,
+    MISSES,
+    MISSILES_FIRED,
+)
 
 INF = math.inf
 # engagement time kinds (the unit's `engagement_time` field); DEFAULT: acquisition, then flyout
 DEFAULT, FIXED, EXPONENTIAL, UNIFORM, TRIANGULAR, LOGNORMAL = range(6)
-_COUNTED = ("engagements", "launches", "launch_failures", "misses", "missiles_fired")
-ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, MISSILES_FIRED = map(UNIT_COUNTS.index, _COUNTED)
 # the outcome of a passage's last engagement
 NONE, ABORTED, NO_LAUNCH, MISS, KILL_DRAW = range(5)
 CAPACITY = LINKS.index("capacity")

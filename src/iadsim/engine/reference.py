@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from iadsim.compile import CompiledScenario, CompiledUnit, Entity
+from iadsim.compile import (
+    AVAILABLE,
+    CONNECTED,
+    DEPLOYED,
+    EMITTING,
+    KINDS,
+    TRAINED,
+    CompiledScenario,
+    CompiledUnit,
+    Entity,
+)
 from iadsim.engine.intervals import (
     ALWAYS,
     Intervals,
@@ -31,12 +41,22 @@ from iadsim.engine.intervals import (
     since,
     union,
 )
-from iadsim.engine.results import LINKS, UNIT_COUNTS, Replication, Results, run_info
+from iadsim.engine.results import (
+    ENGAGEMENTS,
+    KILLS,
+    LAUNCH_FAILURES,
+    LAUNCHES,
+    LINKS,
+    MISSES,
+    MISSILES_FIRED,
+    UNIT_COUNTS,
+    Replication,
+    Results,
+    run_info,
+)
 from iadsim.engine.rng import replication_rng
 from iadsim.engine.sampling import sample_duration
 
-AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
-ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
 LINK = {name: i for i, name in enumerate(LINKS)}
 
 
@@ -379,8 +399,7 @@ def simulate_replication(cs: CompiledScenario, rng: np.random.Generator) -> Repl
     battle.run(passages)
     record = Replication(
         unit_counts=battle.counts,
-        destroyed=np.concatenate([world.destroyed_at[k] <= cs.duration_s
-                                  for k in ("sensor", "command_post", "fire_unit")]),
+        destroyed=np.concatenate([world.destroyed_at[k] <= cs.duration_s for k in KINDS]),
         threat_flight=[f for f, _ in world.threats],
         threat_start=[t for _, t in world.threats],
         killer=battle.killer, kill_time=battle.kill_time)

@@ -12,6 +12,7 @@ from iadsim.compile import CompiledScenario
 LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "capacity",
          "launched", "killed")
 UNIT_COUNTS = ("engagements", "launches", "launch_failures", "misses", "kills", "missiles_fired")
+ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iadsim.compile import KINDS, TRAINED
 from iadsim.engine.battle_loop import first_broken_links, passage_rows, play_block
-from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
-from iadsim.engine.vectorized import INF, TRAINED, Block
-
-KILLS = UNIT_COUNTS.index("kills")
+from iadsim.engine.results import KILLS, LINKS, UNIT_COUNTS, Results, RunInfo
+from iadsim.engine.vectorized import INF, Block
 
 
 @dataclass
@@ -89,8 +88,7 @@ def _record(block: Block, battle: Battle, reps: np.ndarray, rows: bool) -> Resul
     tb, tj = np.nonzero(active)
     passage_table = passage_rows(counted=counted, reps=reps, active=block.active, p_threat=j,
                                  p_unit=u, link=link, p_lo=block.p_lo, p_hi=block.p_hi)
-    destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s
-                                for k in ("sensor", "command_post", "fire_unit")], axis=1)
+    destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s for k in KINDS], axis=1)
     empty = RunInfo("", "", 0, "", (), (), (), (), ())
     return Results(
         info=empty, replication=reps, unit_counts=counts.astype(np.int32),

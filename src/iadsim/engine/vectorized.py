@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from iadsim.compile import KINDS, CompiledScenario
+from iadsim.compile import AVAILABLE, CONNECTED, DEPLOYED, EMITTING, KINDS, CompiledScenario
 from iadsim.engine import chain_loop as loop
 from iadsim.engine.battle_loop import engagement_time_codes
 from iadsim.engine.counter_rng import (
@@ -39,7 +39,6 @@ from iadsim.engine.counter_rng import (
 from iadsim.engine.results import Results, run_info
 from iadsim.engine.sampling import duration_quantile
 
-AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(5)
 INF = math.inf
 
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
@@ -95,8 +94,14 @@ class Plan:
         for i, a in enumerate(cs.attacks):
             for t in a.targets:
                 self.targets[t.kind][i, t.index] = True
-        self.detect_factor = {k: self._factor(k, [a.detect_factor for a in cs.attacks])
-                              for k in KINDS}
+        # detection rates per entity and segment, while the entity is up
+        detect_factor = [a.detect_factor for a in cs.attacks]
+        detect = np.array([s.detect_rate for s in cs.sensors], dtype=float)[:, None]
+        acquire = np.array([u.acquire_rate for u in cs.units], dtype=float)[:, None]
+        self.detect_rate = _times(detect, self._factor("sensor", detect_factor))
+        self.acquire_rate = _times(acquire, self._factor("fire_unit", detect_factor))
+        self.sensor_cp = np.array([s.command_post for s in cs.sensors], dtype=np.int64)
+        self.report_delay = np.array([c.report_delay_s for c in cs.command_posts], dtype=float)
         self.pk_factor = self._factor("fire_unit", [a.pk_factor for a in cs.attacks],
                                       self._active(self.pk_lo, pk_hi))
         units = cs.units  # float and int64 arrays: the compiled loops are built for those
@@ -107,6 +112,7 @@ class Plan:
         self.own = np.array([u.own_acquisition_authorises for u in units], dtype=bool)
         self.autonomous_crew = np.array([u.authority == "autonomous" for u in units], dtype=bool)
         self.unit_cp = np.array([u.command_post for u in units], dtype=np.int64)
+        self.unit_radar = np.array([u.fire_control_radar for u in units], dtype=np.int64)
         self.reliability = np.array([u.launch_reliability for u in units], dtype=float)
         self.unit_xyz = np.array([u.xyz for u in units], dtype=float).reshape(len(units), 3)
         self.acquisition_s = np.array([u.acquisition_time_s for u in units], dtype=float)
@@ -229,13 +235,9 @@ class Block:
         self.cp_on = up("command_post", (AVAILABLE, DEPLOYED))
         self.cp_link = self.cp_on & ~self.cut["command_post"]
         self.unit_ready = up("fire_unit", (AVAILABLE, DEPLOYED))
-        detect = np.array([s.detect_rate for s in cs.sensors])[:, None] * 1.0
-        base = _times(detect, plan.detect_factor["sensor"])
-        self.search_rate = np.where(self.sensor_on, base[None], 0.0)
-        self.fire_control_rate = np.where(self.sensor_link, base[None], 0.0)
-        acquire = np.array([u.acquire_rate for u in cs.units])[:, None] * 1.0
-        self.infrared_rate = np.where(self.unit_ready,
-                                      _times(acquire, plan.detect_factor["fire_unit"])[None], 0.0)
+        self.search_rate = np.where(self.sensor_on, plan.detect_rate[None], 0.0)
+        self.fire_control_rate = np.where(self.sensor_link, plan.detect_rate[None], 0.0)
+        self.infrared_rate = np.where(self.unit_ready, plan.acquire_rate[None], 0.0)
 
     # the threats: fixed flights, and Poisson arrivals of streams
     def _threats(self) -> None:
@@ -284,16 +286,14 @@ class Block:
         items = plan.search_items
         j, k = self._expand(items)
         s = items["sensor"][k]
-        c = np.array([cs.sensors[x].command_post for x in s], dtype=np.int64)
-        delay = np.array([p.report_delay_s for p in cs.command_posts], dtype=float)
         self.detected_at = np.full((B, J, C), INF)
         self.reported_at = np.full((B, J, C), INF)
         loop.command_chain(
             keys=self.rng.keys, purpose=DETECT, t0=self.t0, active=self.active,
-            duration=cs.duration_s, item_j=j, item_s=s, item_c=c,
+            duration=cs.duration_s, item_j=j, item_s=s, item_c=plan.sensor_cp[s],
             item_interval=items["interval"][k], item_lo=items["a"][k], item_hi=items["b"][k],
             threat_id=self.threat_id, search_rate=self.search_rate,
-            sensor_link=self.sensor_link, cp_link=self.cp_link, delay=delay,
+            sensor_link=self.sensor_link, cp_link=self.cp_link, delay=plan.report_delay,
             seg_lo=plan.seg_lo, seg_hi=plan.seg_hi, detected=self.detected_at,
             reported=self.reported_at)
         self.ordered_at = np.full((B, J, C), INF)
@@ -323,22 +323,20 @@ class Block:
         pj, pk = self._expand(P_items)  # passage p = (threat pj, static passage pk)
         self.p_threat, self.p_static = pj, pk
         self.p_unit = P_items["unit"][pk]
-        # acquisition items: each (passage, sub-interval)
+        # acquisition items: each (passage, sub-interval); the passages of one static passage
+        # are consecutive in the expansion, starting at `starts`
         P = len(pj)
-        first_of_static = np.full(len(P_items["a"]) + 1, 0)
-        # passages of a static passage are consecutive in the expansion (grouped by static item)
         starts = np.searchsorted(pk, np.arange(len(P_items["a"])), side="left")
-        first_of_static[:-1] = starts
         ai_static = A_items["passage"]
         reps_per = np.bincount(pk, minlength=len(P_items["a"]))
-        a_p = np.concatenate([first_of_static[s] + np.arange(reps_per[s]) for s in ai_static]) \
+        a_p = np.concatenate([starts[s] + np.arange(reps_per[s]) for s in ai_static]) \
             if len(ai_static) else np.zeros(0, np.int64)
         a_k = np.repeat(np.arange(len(ai_static)), reps_per[ai_static]) if len(ai_static) \
             else np.zeros(0, np.int64)
         order = np.argsort(a_p, kind="stable")
         a_p, a_k = a_p[order].astype(np.int64), a_k[order].astype(np.int64)
         u = self.p_unit[a_p]
-        radar = np.array([cs.units[x].fire_control_radar for x in u], dtype=np.int64)
+        radar = plan.unit_radar[u]
         # fire control: the radar's own (rates and links of sensors), or the infrared unit's
         source = np.where(radar < 0, len(cs.sensors) + u, radar)
         rates = np.concatenate([self.fire_control_rate, self.infrared_rate], axis=1)

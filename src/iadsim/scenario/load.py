@@ -77,9 +77,14 @@ def load_scenario(source: str | Path) -> Scenario:
 
 def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; raises ScenarioError listing all problems at once."""
-    try:
-        lines, duplicates = _line_marks(yaml.compose(text, Loader=yaml.SafeLoader))
-        raw = yaml.safe_load(text)
+    try:  # parsed once: the node tree gives the lines, the data is built from it
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            lines, duplicates = _line_marks(node)
+            raw = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
