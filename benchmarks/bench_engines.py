@@ -18,9 +18,8 @@ import time
 
 import yaml
 
-from iadsim.compile import CompiledScenario, compile_scenario
-from iadsim.engine.reference import run_reference
-from iadsim.engine.vectorized import run_vectorized
+from iadsim.engine import run
+from iadsim.model import Model, compile_scenario
 from iadsim.scenario import load_scenario
 from iadsim.scenario.load import parse_scenario
 
@@ -74,12 +73,20 @@ def large_scenario(threats: int = 200, units: int = 40, sensors: int = 20) -> di
     return out
 
 
-def compiled_large(threats: int = 200, units: int = 40, sensors: int = 20) -> CompiledScenario:
+def compiled_large(threats: int = 200, units: int = 40, sensors: int = 20) -> Model:
     text = yaml.safe_dump(large_scenario(threats, units, sensors), sort_keys=False)
     return compile_scenario(parse_scenario(text, "large.yaml"))
 
 
-def rate(engine, cs: CompiledScenario, runs: int, seed: int = 1, repeat: int = 3) -> float:
+def run_reference(cs: Model, runs: int, seed: int) -> object:
+    return run(cs, runs, seed=seed, engine="reference")
+
+
+def run_vectorized(cs: Model, runs: int, seed: int) -> object:
+    return run(cs, runs, seed=seed, engine="vectorized")
+
+
+def rate(engine, cs: Model, runs: int, seed: int = 1, repeat: int = 3) -> float:
     """Replications per second of the best of `repeat` timed runs (after a small warm-up), so
     that a pause of the machine does not count against either engine."""
     engine(cs, min(runs, 20), seed=seed + 1)

@@ -78,9 +78,9 @@ from test_validation import (
 )
 
 from iadsim.analysis.summary import DEFAULT_OBSERVABLES, observable
-from iadsim.compile import CompiledScenario, compile_scenario
 from iadsim.engine import run
 from iadsim.engine.results import LINKS, Results
+from iadsim.model import Model, compile_scenario
 from iadsim.scenario.load import load_scenario, parse_scenario
 
 ALPHA = 0.001  # family-wise false-alarm budget of this file, half for means, half for chi-square
@@ -197,18 +197,18 @@ class Case:
     """A scenario (compiled lazily) and how many replications each engine runs on it."""
 
     id: str
-    build: Callable[[], CompiledScenario]
+    build: Callable[[], Model]
     n_ref: int
     n_vec: int
     seeds: tuple[int, int]  # (reference, vectorized)
     slow: bool = False
 
 
-def _yaml(text: str, name: str) -> CompiledScenario:
+def _yaml(text: str, name: str) -> Model:
     return compile_scenario(parse_scenario(text, name))
 
 
-def _caracas(profile: str | None) -> CompiledScenario:
+def _caracas(profile: str | None) -> Model:
     return compile_scenario(load_scenario("caracas-2026"), profile=profile)
 
 
@@ -364,8 +364,8 @@ def compare(ref: Results, vec: Results, z: float = Z, alpha: float = ALPHA_CHI) 
     return checks
 
 
-def engine_disagreements(cs_ref: CompiledScenario, n_ref: int, n_vec: int,
-                         seeds: tuple[int, int], cs_vec: CompiledScenario | None = None
+def engine_disagreements(cs_ref: Model, n_ref: int, n_vec: int,
+                         seeds: tuple[int, int], cs_vec: Model | None = None
                          ) -> list[Check]:
     """The failing checks of reference (n_ref replications) against vectorized (n_vec) — on the
     same scenario, or on cs_vec if given (to show that a difference is caught)."""
@@ -375,7 +375,7 @@ def engine_disagreements(cs_ref: CompiledScenario, n_ref: int, n_vec: int,
     return [c for c in compare(ref, vec) if not c.ok]
 
 
-def assert_engines_agree(cs: CompiledScenario, n_ref: int, n_vec: int,
+def assert_engines_agree(cs: Model, n_ref: int, n_vec: int,
                          seeds: tuple[int, int]) -> None:
     failures = engine_disagreements(cs, n_ref, n_vec, seeds)
     assert not failures, f"engines disagree on {cs.name} ({cs.profile}):\n" + "\n".join(
@@ -385,7 +385,7 @@ def assert_engines_agree(cs: CompiledScenario, n_ref: int, n_vec: int,
 _REFERENCE_CACHE: dict[tuple[int, int, int], Results] = {}
 
 
-def _reference(cs: CompiledScenario, n: int, seed: int) -> Results:
+def _reference(cs: Model, n: int, seed: int) -> Results:
     """The reference run, kept for the altered-parameter tests (the slow engine runs once)."""
     key = (id(cs), n, seed)
     if key not in _REFERENCE_CACHE:
@@ -394,7 +394,7 @@ def _reference(cs: CompiledScenario, n: int, seed: int) -> Results:
 
 
 @functools.cache
-def _compiled(case_id: str) -> CompiledScenario:
+def _compiled(case_id: str) -> Model:
     return next(c for c in CASES if c.id == case_id).build()
 
 

@@ -25,7 +25,7 @@ from conftest import dump, line_of, minimal_scenario
 from scipy.stats import beta
 from typer.testing import CliRunner
 
-from iadsim.api import chunk_size, prepare
+from iadsim.api import chunk_size, load
 from iadsim.cli import app
 from iadsim.scenario import builtin_scenarios, load_scenario
 
@@ -288,7 +288,7 @@ def test_interrupt_summarises_and_writes_finished_replications(
     """README: Ctrl-C stops the run; finished replications are still summarised and written."""
     import iadsim.api
 
-    real_run = iadsim.api.run
+    real_run = iadsim.api.run_engine
     calls = []
 
     def interrupted_run(*args: Any, **kwargs: Any) -> Any:
@@ -297,8 +297,8 @@ def test_interrupt_summarises_and_writes_finished_replications(
             raise KeyboardInterrupt
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(iadsim.api, "run", interrupted_run)
-    CHUNK = chunk_size(prepare(SCENARIO), "vectorized")
+    monkeypatch.setattr(iadsim.api, "run_engine", interrupted_run)
+    CHUNK = chunk_size(load(SCENARIO), "vectorized")
     result = invoke("run", SCENARIO, "--runs", 2 * CHUNK, "--json", "--out", tmp_path)
     assert result.exit_code == 130, everything(result)
     data = strict_json(result.stdout)
@@ -313,7 +313,7 @@ def test_interrupt_before_any_replication(monkeypatch: pytest.MonkeyPatch) -> No
     def interrupted_run(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(iadsim.api, "run", interrupted_run)
+    monkeypatch.setattr(iadsim.api, "run_engine", interrupted_run)
     result = invoke("run", SCENARIO, "--runs", "10", "--json")
     assert result.exit_code == 130
     assert "interrupted" in assert_clean_error(result)

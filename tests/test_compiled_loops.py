@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.special import ndtri
 
-from iadsim.engine import battle_loop, chain_loop
-from iadsim.engine.counter_rng import CounterStreams, replication_keys, uniform_at
-from iadsim.engine.intervals import StepRate
-from iadsim.engine.sampling import duration_quantile
+from iadsim.engine import distributions
+from iadsim.engine.reference.intervals import StepRate
+from iadsim.engine.vectorized import battle_kernels, chain_kernels
+from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys, uniform_at
 from iadsim.scenario.schema import Exponential, Fixed, LogNormal, Triangular, Uniform
 
 U = np.r_[1e-300, 1e-12, np.linspace(1e-6, 1 - 1e-6, 2001), 1 - 1e-12, 0.5]
 
 
 def test_inverse_normal_matches_scipy_to_double_precision():
-    got = np.array([battle_loop._ndtri(u) for u in U])
+    got = np.array([distributions.ndtri(u) for u in U])
     np.testing.assert_allclose(got, ndtri(U), rtol=4e-15, atol=4e-15)
 
 
-class _Unit:
-    def __init__(self, engagement_time):
-        self.engagement_time = engagement_time
+def _scipy_quantile(value, u):
+    """The quantile by SciPy's distributions (an independent oracle)."""
+    if isinstance(value, float):
+        return np.full_like(u, value)
+    match value.dist:
+        case "fixed":
+            return np.full_like(u, value.value)
+        case "exponential":
+            return stats.expon.ppf(u, scale=value.mean)
+        case "uniform":
+            return stats.uniform.ppf(u, loc=value.low, scale=value.high - value.low)
+        case "triangular":
+            if value.high == value.low:
+                return np.full_like(u, value.low)
+            width = value.high - value.low
+            return stats.triang.ppf(u, (value.mode - value.low) / width, loc=value.low,
+                                    scale=width)
+        case "lognormal":
+            return stats.lognorm.ppf(u, value.sigma, scale=value.median)
 
 
 @pytest.mark.parametrize("dist", [
@@ -31,10 +48,10 @@ class _Unit:
     Triangular(dist="triangular", low=2.0, mode=3.0, high=9.0),
     Triangular(dist="triangular", low=4.0, mode=4.0, high=4.0),
     LogNormal(dist="lognormal", median=10.0, sigma=0.6)], ids=repr)
-def test_engagement_time_draws_match_the_numpy_quantiles(dist):
-    (kind,), (params,) = battle_loop.engagement_time_codes([_Unit(dist)])
-    got = np.array([battle_loop._duration(kind, *params, u) for u in U])
-    np.testing.assert_allclose(got, duration_quantile(dist, U), rtol=1e-13)
+def test_duration_quantiles_match_scipy(dist):
+    code, a, b, c = distributions.encode(dist)
+    got = np.array([distributions.quantile(code, a, b, c, u) for u in U])
+    np.testing.assert_allclose(got, _scipy_quantile(dist, U), rtol=1e-12)
 
 
 def test_compiled_draws_are_the_counter_streams_draws():
@@ -50,7 +67,7 @@ def test_interpolation_along_a_route_matches_numpy():
     xp = np.r_[0.0, 10.0, 10.0, 25.0, 60.0]  # a repeated time: a zero-length leg
     fp = rng.normal(size=len(xp)) * 1e4
     x = np.r_[xp, -1.0, 70.0, rng.uniform(-5, 65, 500)]  # knots, both ends, and between
-    got = [battle_loop._interp(v, xp, fp) for v in x]
+    got = [battle_kernels._interp(v, xp, fp) for v in x]
     np.testing.assert_array_equal(got, np.interp(x, xp, fp))
 
 
@@ -66,7 +83,7 @@ def test_first_detection_matches_the_reference_engines_step_rate():
         hi = lo + rng.choice([0.0, rng.uniform(0, 60)])
         hazard = rng.exponential()
         want = StepRate(list(edges), list(rates)).first_event(hazard, lo, hi)
-        got = chain_loop._first_event(rates, lo, hi, hazard, edges[:-1], edges[1:])
+        got = chain_kernels._first_event(rates, lo, hi, hazard, edges[:-1], edges[1:])
         if want is None:
             assert got == np.inf, (edges, rates, lo, hi, hazard)
         else:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from iadsim.analysis.summary import observable
-from iadsim.compile import compile_scenario
 from iadsim.engine import run
 from iadsim.engine.results import UNIT_COUNTS
+from iadsim.model import compile_scenario
 from iadsim.scenario.load import parse_scenario
 
 UNIT = """
@@ -36,7 +36,7 @@ def test_thin_shell_is_found_at_any_speed():
     """An envelope 400 m thick is crossed twice, even at 2 km/s and at 1000 km/s."""
     for speed in (2000, 1_000_000):
         cs = scenario(rmin=1.0, rmax=1.4, speed=speed)
-        assert len(cs.envelope[0, 0]) == 2, (speed, cs.envelope)
+        assert len(cs.structure.envelope[0, 0]) == 2, (speed, cs.structure.envelope)
 
 
 @pytest.mark.parametrize("engine", ["reference", "vectorized"])

@@ -107,14 +107,15 @@ def test_run_options_in_readme_exist() -> None:
 def test_readme_observables_are_readable() -> None:
     """Every observable the README names can be read from a run of the built-in scenario."""
     from iadsim.analysis.summary import observable
-    from iadsim.api import prepare, results
+    from iadsim.api import load
+    from iadsim.api import run as run_model
 
     text = section("Using it")
     observables = text.split("### Observables")[1]
     names = set(re.findall(r"`([a-z_]+(?:\[[a-z_]+=[^\]`]+\])?)`", observables))
     assert {"launches[guidance=radar]", "misses[unit_type=igla-class]",
             "engagements[id=buk-carlota]", "unit_ready", "killed"} <= names
-    run = results(prepare("caracas-2026"), 3, seed=0)
+    run = run_model(load("caracas-2026"), 3, seed=0)
     for name in sorted(names):
         values = observable(run, name)
         assert len(values) == 3, name
@@ -126,3 +127,11 @@ def test_readme_yaml_is_a_valid_scenario(tmp_path: Path, block: int) -> None:
     path.write_text(code_blocks(README, "yaml")[block] + "\n", encoding="utf-8")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_python_api_section_runs() -> None:
+    """The README's Python section, run as written (its asserts are part of it)."""
+    blocks = code_blocks(section("Python API"), "python")
+    assert blocks, "README lost its Python example"
+    for block in blocks:
+        exec(compile(block, "README.md (Python API)", "exec"), {"__name__": "readme"})

@@ -32,17 +32,16 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 
 from iadsim.analysis.summary import observable
-from iadsim.compile import CompiledScenario, compile_scenario
 from iadsim.engine import run
-from iadsim.engine.reference import run_reference
 from iadsim.engine.results import Results
 from iadsim.geometry import LocalFrame, detection_range_km, radar_horizon_km
+from iadsim.model import Model, compile_scenario
 from iadsim.scenario.load import parse_scenario
 
 Z = 4.0  # tolerance in standard errors; two-sided false-failure rate ≈ 6.3e-5 per check
 
 
-def compiled(yaml_text: str, name: str = "validation.yaml") -> CompiledScenario:
+def compiled(yaml_text: str, name: str = "validation.yaml") -> Model:
     return compile_scenario(parse_scenario(yaml_text, name))
 
 
@@ -168,10 +167,10 @@ threats:
     assert (by_rcs_km < horizon_km) == (limit == "rcs"), "case does not test the intended limit"
     assert abs(by_rcs_km - horizon_km) > 5.0  # the two limits are well apart
 
-    track = cs.flights[0].track
-    sx, sy, sz = cs.sensors[0].xyz
+    track = cs.structure.flights[0].track
+    sx, sy, sz = cs.structure.sensors[0].xyz
     assert sz == h
-    entry, exit_ = only_interval(cs.coverage[0, 0])
+    entry, exit_ = only_interval(cs.structure.coverage[0, 0])
     assert 0.0 < entry < track.duration_s  # starts outside, comes in
     assert exit_ == pytest.approx(track.duration_s)  # overhead at the end: still covered
     assert float(track.slant_range_m(entry, sx, sy, sz)) == pytest.approx(expected_m, abs=1.0)
@@ -219,12 +218,12 @@ threats:
 @pytest.mark.parametrize("acquire_rate, seed", [(0.004, 2101), (0.02, 2102)])
 def test_detection_in_window_infrared(acquire_rate, seed):
     cs = compiled(infrared_window_yaml(acquire_rate))
-    entry, exit_ = only_interval(cs.envelope[0, 0])
+    entry, exit_ = only_interval(cs.structure.envelope[0, 0])
     T = exit_ - entry
     # straight pass overhead at 300 m through a 5 km slant-range envelope at 100 m/s
     assert T == pytest.approx(2 * math.sqrt(5000.0 ** 2 - 300.0 ** 2) / 100.0, abs=0.05)
     p = 1 - math.exp(-acquire_rate * T)
-    results = run(cs, 10_000, seed=seed)
+    results = run(cs, 10_000, seed=seed, engine="reference")
     killed = observable(results, "threats_killed")
     assert_probability(killed, p, f"P(kill) = 1 − exp(−{acquire_rate}·{T:.2f})")
     # every kill follows an acquisition inside the envelope, i.e. an engagement started by exit
@@ -292,9 +291,9 @@ threats:
 def test_detection_in_window_search_radar(report_delay, decision_delay, seed):
     rate = 0.0025
     cs = compiled(search_window_yaml(rate, report_delay, decision_delay))
-    c0, c1 = only_interval(cs.coverage[0, 0])  # search radar
-    f0, f1 = only_interval(cs.coverage[0, 1])  # fire-control radar
-    e0, e1 = only_interval(cs.envelope[0, 0])
+    c0, c1 = only_interval(cs.structure.coverage[0, 0])  # search radar
+    f0, f1 = only_interval(cs.structure.coverage[0, 1])  # fire-control radar
+    e0, e1 = only_interval(cs.structure.envelope[0, 0])
     assert c0 < e0 and e1 < c1, "search coverage must contain the envelope"
     assert f0 <= e0 and e1 <= f1, "fire-control coverage must contain the envelope"
     # the order must come by envelope exit: detection by e1 − report − decision delay
@@ -302,7 +301,7 @@ def test_detection_in_window_search_radar(report_delay, decision_delay, seed):
     assert T == pytest.approx((math.sqrt(60e3 ** 2 - 990.0 ** 2) + math.sqrt(20e3 ** 2 - 1e6))
                               / 250.0 - report_delay - decision_delay, abs=0.05)
     p = 1 - math.exp(-rate * T)
-    results = run(cs, 10_000, seed=seed)
+    results = run(cs, 10_000, seed=seed, engine="reference")
     assert_probability(observable(results, "threats_killed"), p,
                        f"P(kill) = 1 − exp(−{rate}·{T:.2f}) (delays {report_delay}+"
                        f"{decision_delay})")
@@ -352,13 +351,13 @@ threats:
 
 def test_layered_independent_defence():
     cs = compiled(layered_yaml())
-    envelopes = [only_interval(cs.envelope[0, u]) for u in range(len(LAYERS))]
+    envelopes = [only_interval(cs.structure.envelope[0, u]) for u in range(len(LAYERS))]
     for (_, end), (start, _) in zip(envelopes[:-1], envelopes[1:], strict=True):
         assert end + 3.0 < start, "envelopes must not overlap, nor engagements spill over"
     single = [(1 - rho * pk) ** n for _, n, rho, pk in LAYERS]  # a layer fails to kill
     survive = math.prod(single)
     runs = 20_000
-    results = run(cs, runs, seed=3001)
+    results = run(cs, runs, seed=3001, engine="reference")
     assert_probability(observable(results, "threats_killed"), 1 - survive,
                        "P(killed) = 1 − Π(1 − ρ pk)^n")
     # each layer engages exactly when every earlier layer failed: P = Π_{j<i}
@@ -438,7 +437,7 @@ SLS_CASES = [
 @pytest.mark.parametrize("tau, pk, rho, salvo, missiles, seed", SLS_CASES)
 def test_shoot_look_shoot(tau, pk, rho, salvo, missiles, seed):
     cs = compiled(shoot_look_shoot_yaml(tau, pk, rho, salvo, missiles, sls=True))
-    entry, exit_ = only_interval(cs.envelope[0, 0])
+    entry, exit_ = only_interval(cs.structure.envelope[0, 0])
     T = exit_ - entry
     # engagements start at entry, entry + τ, … while ≤ exit: k = ⌊T/τ⌋ + 1, unambiguous only if
     # T/τ is far from an integer
@@ -450,7 +449,7 @@ def test_shoot_look_shoot(tau, pk, rho, salvo, missiles, seed):
     q = 1 - rho * pk  # one missile fails to kill
     p = 1 - q ** shots
     runs = 10_000
-    results = run(cs, runs, seed=seed)
+    results = run(cs, runs, seed=seed, engine="reference")
     assert_probability(observable(results, "threats_killed"), p,
                        f"P(kill) = 1 − (1 − ρ pk)^{shots} (k = {k})")
     engagements = observable(results, "engagements")
@@ -470,7 +469,7 @@ def test_shoot_look_shoot(tau, pk, rho, salvo, missiles, seed):
 
 def test_without_shoot_look_shoot_one_engagement():
     cs = compiled(shoot_look_shoot_yaml(22.0, 0.3, 1.0, 1, 100, sls=False))
-    results = run(cs, 10_000, seed=4101)
+    results = run(cs, 10_000, seed=4101, engine="reference")
     assert np.all(observable(results, "engagements") == 1)
     assert_probability(observable(results, "threats_killed"), 0.3, "P(kill) = pk, one shot")
 
@@ -543,17 +542,17 @@ ERLANG_CASES = [
 def test_erlang_loss(channels, rate, mean_service, runs, seed):
     end_s, warmup_s = 320.0, 20.0 * mean_service
     cs = compiled(erlang_yaml(channels, rate, mean_service, end_s))
-    entry, exit_ = only_interval(cs.envelope[0, 0])
+    entry, exit_ = only_interval(cs.structure.envelope[0, 0])
     crossing = exit_ - entry
     assert crossing < 1e-4
     exact = erlang_b(channels, rate * mean_service)
-    results = run(cs, runs, seed=seed)
+    results = run(cs, runs, seed=seed, engine="reference")
     assert np.all(observable(results, "launch_failures") == 0)
     rows = results.threat_rows
     # The system starts empty; arrivals in the first 20 mean service times (transient below
     # e^-20 of its size) are dropped, the standard warm-up deletion.
     keep = rows["start_s"] >= warmup_s
-    rep = rows["replication"][keep] - results.replication[0]
+    rep = rows["row"][keep]
     arrivals = np.bincount(rep, minlength=runs).astype(float)
     unengaged = np.bincount(rep, weights=(rows["killer"][keep] < 0), minlength=runs)
     assert arrivals.min() > 0
@@ -620,27 +619,28 @@ def digest(results: Results) -> str:
 
 def test_same_seed_same_results():
     cs = compiled(repro_yaml())
-    a, b = run(cs, 200, seed=6001), run(cs, 200, seed=6001)
+    a = run(cs, 200, seed=6001, engine="reference")
+    b = run(cs, 200, seed=6001, engine="reference")
     for name in ("threats", "threats_killed", "engagements", "launches", "misses",
                  "launch_failures", "capacity", "detected", "ordered", "fire_control"):
         np.testing.assert_array_equal(observable(a, name), observable(b, name))
     assert digest(a) == digest(b)
     # the scenario is random enough for the check to mean something
     assert len(np.unique(observable(a, "threats_killed"))) > 2
-    assert digest(run(cs, 200, seed=6002)) != digest(a)
+    assert digest(run(cs, 200, seed=6002, engine="reference")) != digest(a)
 
 
 def test_results_do_not_depend_on_how_replications_are_split():
     cs = compiled(repro_yaml())
-    whole = run(cs, 120, seed=6003)
-    parts = Results.concat([run_reference(cs, 50, seed=6003, first=0),
-                            run_reference(cs, 70, seed=6003, first=50)])
+    whole = run(cs, 120, seed=6003, engine="reference")
+    parts = Results.concat([run(cs, 50, seed=6003, first=0, engine="reference"),
+                            run(cs, 70, seed=6003, first=50, engine="reference")])
     assert digest(parts) == digest(whole)
 
 
 def test_same_seed_same_results_in_a_fresh_process(tmp_path):
     cs = compiled(repro_yaml())
-    here = digest(run(cs, 100, seed=6004))
+    here = digest(run(cs, 100, seed=6004, engine="reference"))
     scenario = tmp_path / "repro.yaml"
     scenario.write_text(repro_yaml(), encoding="utf-8")
     code = (
@@ -649,7 +649,7 @@ def test_same_seed_same_results_in_a_fresh_process(tmp_path):
         "from test_validation import digest, compiled\n"
         "from iadsim.engine import run\n"
         "cs = compiled(Path(sys.argv[2]).read_text(encoding='utf-8'))\n"
-        "print(digest(run(cs, 100, seed=6004)))\n"
+        "print(digest(run(cs, 100, seed=6004, engine='reference')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(scenario)],
                          capture_output=True, text=True, timeout=120, check=True)

@@ -14,15 +14,18 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from iadsim.api import prepare, simulate
-from iadsim.compile import compile_scenario
+from iadsim.api import load, simulate
 from iadsim.engine import run
 from iadsim.engine.results import UNIT_COUNTS, Results
-from iadsim.engine.vectorized import run_vectorized
+from iadsim.model import compile_scenario
 from iadsim.scenario import load_scenario
 from iadsim.scenario.load import parse_scenario
 
 STRESS = Path(__file__).parent / "scenarios" / "stress-mixed.yaml"
+
+
+def run_vectorized(model, runs, *, seed, first=0, block_size=None):
+    return run(model, runs, seed=seed, first=first, engine="vectorized", block_size=block_size)
 
 
 def digest(r: Results) -> str:
@@ -66,18 +69,18 @@ def test_same_seed_same_results_in_a_fresh_process(stress, build, tmp_path):
     here, stress_file = str(Path(__file__).parent), str(STRESS)
     code = (f"import sys; sys.path.insert(0, {here!r});"
             "from test_vectorized import digest;"
-            "from iadsim.compile import compile_scenario;"
+            "from iadsim.model import compile_scenario;"
             "from iadsim.scenario import load_scenario;"
-            "from iadsim.engine.vectorized import run_vectorized;"
-            f"print(digest(run_vectorized(compile_scenario(load_scenario({stress_file!r})), 150,"
-            " seed=3)))")
+            "from iadsim.engine import run;"
+            f"print(digest(run(compile_scenario(load_scenario({stress_file!r})), 150,"
+            " seed=3, engine='vectorized')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=env).stdout.strip()
     assert out == digest(run_vectorized(stress, 150, seed=3))
 
 
 def test_workers_do_not_change_results(tmp_path):
-    prepared = prepare(STRESS)
+    prepared = load(STRESS)
     serial = simulate(prepared, 3000, seed=9, out=tmp_path / "one")
     pooled = simulate(prepared, 3000, seed=9, workers=2, out=tmp_path / "two")
     assert serial.as_dict() == pooled.as_dict()
@@ -91,7 +94,7 @@ def test_workers_do_not_change_results(tmp_path):
 
 
 def test_summary_is_the_same_whether_or_not_rows_are_written(tmp_path):
-    prepared = prepare(STRESS)
+    prepared = load(STRESS)
     assert simulate(prepared, 2500, seed=6).as_dict() == \
         simulate(prepared, 2500, seed=6, out=tmp_path).as_dict()
 

@@ -1,4 +1,29 @@
 """iadsim: simulate an integrated air-defence system and explain why it does or does not stop a
-raid. An analysis and teaching tool; all system figures are illustrative public nominal values."""
+raid. An analysis and teaching tool; all system figures are illustrative public nominal values.
+
+The Python API (README, "Python API"): `load` a scenario at a profile, list its `parameters`,
+`run` it at one point or over a parameter `table`, read `Results.observable(name)`, and
+`evaluate` a SALib sample over a `problem`."""
+
+from iadsim.api import (
+    Interrupted,
+    RunSummary,
+    design,
+    evaluate,
+    load,
+    parameters,
+    problem,
+    run,
+    simulate,
+    table,
+)
+from iadsim.engine.results import Estimate, Results
+from iadsim.model import Model, compile_scenario
+from iadsim.params import ParameterError, ParamTable
+from iadsim.scenario import ScenarioError, load_scenario
 
 __version__ = "0.1.0"
+
+__all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
+           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "load",
+           "load_scenario", "parameters", "problem", "run", "simulate", "table"]

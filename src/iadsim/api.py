@@ -1,34 +1,88 @@
-"""The Python API behind every CLI command: load, compile, run, summarise.
+"""The Python API behind every CLI command: load a scenario, list and set its parameters, run it
+(at one point or over a parameter table), summarise, and evaluate designs SALib-style.
 
 `simulate` streams a run block by block — summaries are accumulated and per-replication rows
-written as they come — so memory stays bounded at any number of replications. `results` keeps
-every replication in memory, for notebooks and tests.
+written as they come — so memory stays bounded at any number of replications. `run` keeps every
+row in memory, for notebooks, tests and analyses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
-from iadsim.compile import CompiledScenario, compile_scenario
-from iadsim.engine import ENGINES, run
+from iadsim.engine import DEFAULT_ENGINE, check_engine
+from iadsim.engine import run as run_engine
 from iadsim.engine.results import Results, RunInfo, run_info
-from iadsim.engine.vectorized import Plan
-from iadsim.scenario import Scenario, load_scenario
+from iadsim.model import Model, compile_scenario
+from iadsim.params import ParamTable
+from iadsim.scenario import load_scenario
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A scenario loaded and compiled for one profile, ready to run."""
+def load(source: str | Path, profile: str | None = None,
+         values: Mapping[str, Any] | None = None) -> Model:
+    """Load a scenario (file or built-in name) and compile it, at a profile and values."""
+    return compile_scenario(load_scenario(source), profile, values)
 
-    scenario: Scenario
-    compiled: CompiledScenario
+
+def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,
+        engine: str = DEFAULT_ENGINE, first: int = 0) -> Results:
+    """Every row's results in memory: replications first … first + runs − 1 at the model's
+    point, or the rows of a parameter table."""
+    return run_engine(model, runs, seed=seed, engine=engine, first=first, table=table)
+
+
+def table(model: Model, columns: Mapping[str, Sequence[Any]]) -> ParamTable:
+    """A parameter table from columns: `replication` (required) and parameter paths; every
+    other parameter stays at the model's point. Rows that share a replication index run on
+    the same random numbers."""
+    return ParamTable.from_columns(model.space, model.point, columns)
+
+
+def problem(paths: Sequence[str], bounds: Sequence[Sequence[float]]) -> dict[str, Any]:
+    """A SALib problem over parameter paths: {"num_vars", "names", "bounds"}."""
+    if len(paths) != len(bounds):
+        raise ValueError(f"{len(paths)} paths but {len(bounds)} bounds")
+    for path, b in zip(paths, bounds, strict=True):
+        if len(b) != 2 or not b[0] <= b[1]:
+            raise ValueError(f"{path}: bounds must be [low, high] with low <= high (got {b!r})")
+    return {"num_vars": len(paths), "names": list(paths),
+            "bounds": [[float(lo), float(hi)] for lo, hi in bounds]}
+
+
+def design(model: Model, names: Sequence[str], X: np.ndarray, runs_per_row: int,
+           first: int = 0) -> ParamTable:
+    """The table of a design: each row of X (a point, one column per path in `names`) with
+    replications first … first + runs_per_row − 1, the same for every point."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"X must have one column per parameter ({len(names)}); got shape "
+                         f"{X.shape}")
+    n = len(X)
+    return table(model, {"replication": np.tile(np.arange(first, first + runs_per_row), n),
+                         **{name: np.repeat(X[:, d], runs_per_row)
+                            for d, name in enumerate(names)}})
+
+
+def evaluate(model: Model, problem: Mapping[str, Any], X: np.ndarray, *, observable: str,
+             runs_per_row: int, seed: int, engine: str = DEFAULT_ENGINE) -> np.ndarray:
+    """Y for a SALib sample X: the mean of `observable` over `runs_per_row` replications at
+    each row's parameters, every row on the same replications (common random numbers)."""
+    rows = design(model, problem["names"], X, runs_per_row)
+    values = run(model, seed=seed, table=rows, engine=engine).observable(observable)
+    return np.bincount(rows.point, weights=values, minlength=len(rows.points)) / runs_per_row
+
+
+# --- streaming runs -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -59,33 +113,36 @@ class Interrupted(Exception):
         super().__init__("interrupted")
 
 
-def prepare(source: str | Path, profile: str | None = None) -> Prepared:
-    """Load a scenario (file or built-in name) and compile it for a profile."""
-    scenario = load_scenario(source)
-    return Prepared(scenario, compile_scenario(scenario, profile))
+def chunk_size(model: Model, engine: str, plan: Any = None) -> int:
+    """Rows handed to an engine at once (results never depend on it)."""
+    if engine == "reference":
+        return REFERENCE_CHUNK
+    from iadsim.engine.vectorized import Plan
+
+    return (plan or Plan(model.structure)).block_size()
 
 
-def chunk_size(prepared: Prepared, engine: str) -> int:
-    """Replications handed to an engine at once (results never depend on it)."""
-    return REFERENCE_CHUNK if engine == "reference" else Plan(prepared.compiled).block_size()
-
-
-def simulate(prepared: Prepared, runs: int, *, seed: int, engine: str = "vectorized",
+def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,
              workers: int = 1, out: str | Path | None = None,
              progress: Callable[[int], None] | None = None) -> RunSummary:
-    """Run replications 0 … runs − 1 in blocks (in `workers` processes), accumulating the
-    summary and, with `out`, streaming per-replication rows to Parquet. On Ctrl-C raise
-    Interrupted with the summary of the blocks that finished (also written to `out`)."""
+    """Run replications 0 … runs − 1 at the model's point in blocks (in `workers` processes),
+    accumulating the summary and, with `out`, streaming per-replication rows to Parquet. On
+    Ctrl-C raise Interrupted with the summary of the blocks that finished (also written to
+    `out`)."""
     from iadsim.store import ResultsWriter
 
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    info = run_info(prepared.compiled, seed, engine)
+    check_engine(engine)
+    plan = None
+    if engine == "vectorized":
+        from iadsim.engine.vectorized import Plan
+
+        plan = Plan(model.structure)  # once per run, handed to every block
+    info = run_info(model.structure, model.table(0), seed, engine)
     total = Accumulator(summary_observables(info))
     writer = ResultsWriter(out) if out is not None else None
     try:
-        for block in _blocks(prepared.compiled, runs, seed, engine, workers,
-                             chunk_size(prepared, engine), rows=out is not None):
+        for block in _blocks(model, runs, seed, engine, workers,
+                             chunk_size(model, engine, plan), out is not None, plan):
             total.add(block)
             if writer is not None:
                 writer.append(block)
@@ -102,30 +159,37 @@ def simulate(prepared: Prepared, runs: int, *, seed: int, engine: str = "vectori
     return summary
 
 
-def results(prepared: Prepared, runs: int, *, seed: int, engine: str = "vectorized",
-            first: int = 0) -> Results:
-    """Every replication's results in memory."""
-    return run(prepared.compiled, runs, seed=seed, engine=engine, first=first)
-
-
 def _summary(info: RunInfo, total: Accumulator) -> RunSummary:
     return RunSummary(info, total.n, total.estimates(), total.link_totals())
 
 
-def _blocks(cs: CompiledScenario, runs: int, seed: int, engine: str, workers: int,
-            size: int, rows: bool) -> Iterator[Results]:
+_WORKER: dict[str, Any] = {}  # a worker process's model and plan, set once by _start_worker
+
+
+def _start_worker(model: Model, plan: Any) -> None:
+    _WORKER.update(model=model, plan=plan)
+
+
+def _run_block(first: int, n: int, seed: int, engine: str, rows: bool) -> Results:
+    return run_engine(_WORKER["model"], n, seed=seed, engine=engine, first=first, rows=rows,
+                      plan=_WORKER["plan"])
+
+
+def _blocks(model: Model, runs: int, seed: int, engine: str, workers: int, size: int,
+            rows: bool, plan: Any) -> Iterator[Results]:
     """Results of consecutive blocks of replications, in order."""
     spans = [(first, min(size, runs - first)) for first in range(0, runs, size)]
     if workers <= 1 or len(spans) == 1:
         for first, n in spans:
-            yield run(cs, n, seed=seed, engine=engine, first=first, rows=rows)
+            yield run_engine(model, n, seed=seed, engine=engine, first=first, rows=rows,
+                             plan=plan)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(model, plan)) as pool:
         pending: list[Future[Results]] = []
         try:
             for first, n in spans:
-                pending.append(pool.submit(run, cs, n, seed=seed, engine=engine, first=first,
-                                           rows=rows))
+                pending.append(pool.submit(_run_block, first, n, seed, engine, rows))
                 if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
                     yield pending.pop(0).result()
             while pending:
@@ -133,3 +197,49 @@ def _blocks(cs: CompiledScenario, runs: int, seed: int, engine: str, workers: in
         finally:
             for f in pending:
                 f.cancel()
+
+
+# --- the parameter listing ------------------------------------------------------------------------
+
+
+def parameters(model: Model) -> list[dict[str, Any]]:
+    """Every parameter at the model's point: path, value, allowed values, and the comment of
+    the line that set it (or the catalog type it comes from); then each group path with the
+    members' paths it sets."""
+    space, point = model.space, model.point
+    source = model.scenario.source
+    rows = []
+    for p in space.parameters:
+        x = point.theta[p.slot]
+        if math.isnan(x):
+            continue  # a parameter of a distribution family not in force
+        rows.append({"path": p.path, "value": p.decode(x), "allowed": p.allowed,
+                     "source": _source_of(model, point.origin[p.slot], source)})
+    for group, members in model.scenario.groups.items():
+        suffixes: dict[str, list[str]] = {}
+        for p in space.parameters:
+            parts = p.path.split(".")
+            if len(parts) >= 3 and parts[1] in members and not math.isnan(point.theta[p.slot]):
+                suffixes.setdefault(".".join(parts[2:]), []).append(p.path)
+        for suffix, paths in suffixes.items():
+            values = {space.by_path[q].decode(point.theta[space.by_path[q].slot]) for q in paths}
+            rows.append({"path": f"groups.{group}.{suffix}",
+                         "value": values.pop() if len(values) == 1 else "mixed",
+                         "allowed": space.by_path[paths[0]].allowed, "expands_to": paths,
+                         "source": f"group of {len(paths)}"})
+    return rows
+
+
+def _source_of(model: Model, origin: Any, source: Any) -> str:
+    if origin is None:
+        return "default"
+    comment = source.comment(tuple(origin)) if source is not None else None
+    if comment:
+        return comment
+    if source is not None and tuple(origin) in source.lines:
+        return ""
+    kind, index = origin[0], origin[1] if len(origin) > 1 else None
+    entity_type = None
+    if kind in ("sensors", "fire_units") and isinstance(index, int):
+        entity_type = getattr(model.scenario, kind)[index].type
+    return f"catalog: {entity_type}" if entity_type else "default"

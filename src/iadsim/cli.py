@@ -11,16 +11,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from iadsim import __version__
 from iadsim.analysis.summary import Estimate
-from iadsim.api import Interrupted, RunSummary, prepare, simulate
-from iadsim.engine import ENGINES, LINKS
+from iadsim.api import Interrupted, RunSummary, load, parameters, simulate
+from iadsim.engine import DEFAULT_ENGINE, ENGINES
+from iadsim.engine.results import TABLES
+from iadsim.engine.rules import LINKS
+from iadsim.params import ParameterError, ParameterSpace
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
 from iadsim.scenario.schema import Scenario
-from iadsim.store import TABLES
 
 app = typer.Typer(
     help="iadsim: simulate an integrated air-defence system and explain why it does or does "
@@ -30,8 +32,8 @@ out = Console(width=None if sys.stdout.isatty() else 120)  # piped: no wrapping 
 err = Console(stderr=True)
 
 
-def _fail(error: ScenarioError | str, code: int = 2) -> typer.Exit:
-    problems = error.problems if isinstance(error, ScenarioError) else [error]
+def _fail(error: ScenarioError | ParameterError | str, code: int = 2) -> typer.Exit:
+    problems = error.problems if isinstance(error, (ScenarioError, ParameterError)) else [error]
     for p in problems:
         err.print(f"[red]error:[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -46,7 +48,7 @@ def run_command(
         "--profile", "-p", help="Readiness profile; default: the scenario's own readiness."
     )] = None,
     engine: Annotated[str, typer.Option(
-        help=f"One of: {', '.join(ENGINES)} (the oracle).")] = "vectorized",
+        help=f"One of: {', '.join(ENGINES)} (the oracle).")] = DEFAULT_ENGINE,
     workers: Annotated[int, typer.Option(
         "--workers", "-w", min=1, help="Local worker processes (same results for any).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
@@ -57,16 +59,16 @@ def run_command(
     if engine not in ENGINES:
         raise _fail(f"--engine: unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     try:
-        prepared = prepare(scenario, profile)
-    except ScenarioError as exc:
+        model = load(scenario, profile)
+    except (ScenarioError, ParameterError) as exc:
         raise _fail(exc) from None
     interrupted = False
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
                   disable=as_json) as bar:
-        task = bar.add_task(f"{prepared.compiled.name} · {prepared.compiled.profile}", total=runs)
+        task = bar.add_task(f"{model.name} · {model.profile}", total=runs)
         try:
-            summary = simulate(prepared, runs, seed=seed, engine=engine, workers=workers,
+            summary = simulate(model, runs, seed=seed, engine=engine, workers=workers,
                                out=out_dir, progress=lambda n: bar.advance(task, n))
         except Interrupted as stop:
             if stop.summary is None:
@@ -89,6 +91,7 @@ def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check."
     """Check a scenario file and report every problem at once (exit 1 if any)."""
     try:
         scenario = load_scenario(file)
+        _check_profiles(scenario)
     except ScenarioError as exc:
         err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(file))}[/red]")
         raise _fail(exc, 1) from None
@@ -96,6 +99,46 @@ def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check."
               f"{len(scenario.command_posts)} command posts, {len(scenario.fire_units)} fire "
               f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
               f"profiles: {', '.join(scenario.profiles) or 'none'}")
+
+
+def _check_profiles(scenario: Scenario) -> None:
+    """Every profile's paths and values, all problems at once (ScenarioError)."""
+    space = ParameterSpace.build(scenario)
+    problems = []
+    for name in scenario.profiles:
+        try:
+            space.profile(name)
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
+
+
+@app.command("params")
+def params_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", help="Show the values of this profile.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """List the parameters profiles, tables and analyses can set, with values and sources."""
+    try:
+        model = load(scenario, profile)
+    except (ScenarioError, ParameterError) as exc:
+        raise _fail(exc) from None
+    rows = parameters(model)
+    if as_json:
+        sys.stdout.write(json.dumps({"scenario": model.name, "profile": model.profile,
+                                     "parameters": rows}) + "\n")
+        return
+    table = Table(Column("path", no_wrap=True), "value", "allowed", "source", box=None)
+    for row in rows:
+        table.add_row(escape(row["path"]), escape(str(row["value"])), escape(row["allowed"]),
+                      escape(row["source"]))
+    out.print(f"[bold]{escape(model.name)}[/bold] · profile [bold]{escape(model.profile)}[/bold]"
+              f" · {sum('expands_to' not in r for r in rows)} parameters; a group path sets "
+              "every member that has the parameter")
+    out.print(table)
 
 
 @app.command()

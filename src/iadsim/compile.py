@@ -1,5 +1,7 @@
-"""Scenario → CompiledScenario: the local frame, routes as tracks, coverage and envelope
-intervals, resolved readiness for one profile, and index-based wiring. Engines read only this."""
+"""Scenario → CompiledScenario: the structure of a scenario, computed once — the local frame,
+routes as tracks, coverage and envelope intervals, and index-based wiring. It holds plain data
+and no parameter values: those live in the parameter space (params.py), so that a new parameter
+point never recomputes geometry."""
 
 from __future__ import annotations
 
@@ -7,13 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from iadsim.engine.rules import KINDS
 from iadsim.geometry import Interval, LocalFrame, Track, coverage_intervals, envelope_intervals
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import (
-    READINESS_FACTORS,
     CommandPost,
-    Distribution,
-    ElectronicAttack,
     FireUnit,
     Flight,
     Scenario,
@@ -21,10 +21,6 @@ from iadsim.scenario.schema import (
     Sensor,
     Stream,
 )
-
-KINDS = ("sensor", "command_post", "fire_unit")
-# columns of CompiledScenario.readiness, in READINESS_FACTORS order
-AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(len(READINESS_FACTORS))
 
 
 @dataclass(frozen=True)
@@ -40,18 +36,12 @@ class CompiledSensor:
     id: str
     role: str
     xyz: tuple[float, float, float]
-    detect_rate: float
     command_post: int  # -1: none
 
 
 @dataclass(frozen=True)
 class CompiledCommandPost:
     id: str
-    authority: str
-    orders_prob: float
-    report_delay_s: float
-    decision_delay: float | Distribution
-    autonomous_delay_s: float
 
 
 @dataclass(frozen=True)
@@ -60,24 +50,8 @@ class CompiledUnit:
     unit_type: str
     guidance: str
     xyz: tuple[float, float, float]
-    command_post: int  # -1: none
-    authority: str  # of its command post: central, delegated, autonomous; "own" with none
+    command_post: int  # -1: none (the unit engages on its own acquisition)
     fire_control_radar: int  # -1 for infrared units
-    acquire_rate: float
-    channels: int
-    missiles: int
-    salvo: int
-    launch_reliability: float
-    pk: tuple[float, ...]  # by flight
-    engagement_time: float | Distribution | None
-    acquisition_time_s: float
-    missile_speed_mps: float
-    shoot_look_shoot: bool
-
-    @property
-    def own_acquisition_authorises(self) -> bool:
-        """Whether the unit may engage on its own acquisition, without an order."""
-        return self.authority in ("delegated", "own")
 
 
 @dataclass(frozen=True)
@@ -96,9 +70,9 @@ class CompiledFlight:
 
 @dataclass(frozen=True)
 class CompiledStrike:
+    key: str  # its id, or its position in the file
     target: Entity
     time_s: float
-    p_destroy: float
 
 
 @dataclass(frozen=True)
@@ -107,57 +81,42 @@ class CompiledAttack:
     start_s: float
     end_s: float
     targets: tuple[Entity, ...]
-    detect_factor: float
-    link_cut_prob: float
-    disable_prob: float
-    pk_factor: float
 
 
 @dataclass(frozen=True)
 class CompiledScenario:
-    """Plain, chance-free data for one scenario under one readiness profile."""
+    """The chance-free structure of one scenario, as plain data."""
 
     name: str
-    profile: str
     duration_s: float
-    untrained_crew_factor: float
     sensors: tuple[CompiledSensor, ...]
     command_posts: tuple[CompiledCommandPost, ...]
     units: tuple[CompiledUnit, ...]
     flights: tuple[CompiledFlight, ...]
     strikes: tuple[CompiledStrike, ...]
     attacks: tuple[CompiledAttack, ...]
-    readiness: dict[str, np.ndarray]  # kind → (n_entities, 5) probabilities, READINESS_FACTORS
     coverage: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, sensor) → times from start
     envelope: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, unit) → times from start
 
+    def count(self, kind: str) -> int:
+        """Entities of a kind."""
+        return len({"sensor": self.sensors, "command_post": self.command_posts,
+                    "fire_unit": self.units}[kind])
 
-def compile_scenario(scenario: Scenario, profile: str | None = None) -> CompiledScenario:
-    """Resolve one profile's readiness and compute every route's intervals once."""
-    if profile is not None and profile not in scenario.profiles:
-        known = ", ".join(scenario.profiles) or "none"
-        raise ScenarioError([Problem(scenario.name, None, "profile",
-                                     f"no profile {profile!r}; this scenario has: {known}")])
-    ref = scenario.reference or (scenario.sensors[0] if scenario.sensors else
-                                 scenario.fire_units[0] if scenario.fire_units else None)
-    if ref is None:
-        raise ScenarioError([Problem(scenario.name, None, "reference",
-                                     "give a reference point or at least one sensor or unit")])
-    frame = LocalFrame(ref.lat, ref.lon)
-    index = {kind: {e.id: i for i, e in enumerate(_entities(scenario, kind))} for kind in KINDS}
+
+def compile_structure(scenario: Scenario) -> CompiledScenario:
+    """Compute every route's intervals and the wiring, once per scenario."""
+    frame = local_frame(scenario)
+    index = {kind: {e.id: i for i, e in enumerate(entities(scenario, kind))} for kind in KINDS}
     cp_index = index["command_post"]
     sensors = tuple(_sensor(s, frame, cp_index) for s in scenario.sensors)
     flights = tuple(_flight(f, frame) for f in [*scenario.threats, *scenario.streams])
-    authority = {c.id: c.authority for c in scenario.command_posts}
-    units = tuple(_unit(u, frame, cp_index, authority, index["sensor"], flights)
-                  for u in scenario.fire_units)
-    orders, readiness = _resolve_readiness(scenario, profile, frame)
-    command_posts = tuple(_command_post(c, orders[i])
-                          for i, c in enumerate(scenario.command_posts))
+    units = tuple(_unit(u, frame, cp_index, index["sensor"]) for u in scenario.fire_units)
     by_id = {eid: Entity(kind, i) for kind in KINDS for eid, i in index[kind].items()}
-    strikes = tuple(CompiledStrike(by_id[s.target], s.time_s, s.p_destroy)
-                    for s in scenario.strikes)
-    attacks = tuple(_attack(a, scenario, frame) for a in scenario.electronic_attack)
+    strikes = tuple(CompiledStrike(strike_key(i, s.id), by_id[s.target], s.time_s)
+                    for i, s in enumerate(scenario.strikes))
+    attacks = tuple(CompiledAttack(a.id, a.start_s, a.end_s, select(scenario, a.targets, frame))
+                    for a in scenario.electronic_attack)
     coverage = {(f, s): tuple(coverage_intervals(fl.track, fl.rcs_m2, se.xyz[0], se.xyz[1],
                                                  se.xyz[2], spec.range_km))
                 for f, fl in enumerate(flights)
@@ -168,46 +127,46 @@ def compile_scenario(scenario: Scenario, profile: str | None = None) -> Compiled
                 for f, fl in enumerate(flights)
                 for u, (un, spec) in enumerate(zip(units, scenario.fire_units, strict=True))}
     return CompiledScenario(
-        name=scenario.name, profile=profile or "base", duration_s=scenario.duration_s,
-        untrained_crew_factor=scenario.untrained_crew_factor, sensors=sensors,
-        command_posts=command_posts, units=units, flights=flights, strikes=strikes,
-        attacks=attacks, readiness=readiness, coverage=coverage, envelope=envelope)
+        name=scenario.name, duration_s=scenario.duration_s, sensors=sensors,
+        command_posts=tuple(CompiledCommandPost(c.id) for c in scenario.command_posts),
+        units=units, flights=flights, strikes=strikes, attacks=attacks, coverage=coverage,
+        envelope=envelope)
 
 
-def _entities(scenario: Scenario, kind: str) -> list[Sensor] | list[CommandPost] | list[FireUnit]:
+def local_frame(scenario: Scenario) -> LocalFrame:
+    """The scenario's east-north-up frame."""
+    ref = scenario.reference or (scenario.sensors[0] if scenario.sensors else
+                                 scenario.fire_units[0] if scenario.fire_units else None)
+    if ref is None:
+        raise ScenarioError([Problem(scenario.name, None, "reference",
+                                     "give a reference point or at least one sensor or unit")])
+    return LocalFrame(ref.lat, ref.lon)
+
+
+def strike_key(position: int, strike_id: str | None) -> str:
+    """How parameter paths name a strike: its id, or else its position in the file."""
+    return strike_id if strike_id is not None else str(position)
+
+
+def entities(scenario: Scenario, kind: str) -> list[Sensor] | list[CommandPost] | list[FireUnit]:
+    """The scenario's entities of one kind, in file order."""
     return {"sensor": scenario.sensors, "command_post": scenario.command_posts,
             "fire_unit": scenario.fire_units}[kind]
 
 
 def _sensor(s: Sensor, frame: LocalFrame, cps: dict[str, int]) -> CompiledSensor:
     x, y = frame.to_enu(s.lat, s.lon)
-    return CompiledSensor(s.id, s.role, (x, y, s.height_m), s.detect_rate,
+    return CompiledSensor(s.id, s.role, (x, y, s.height_m),
                           cps.get(s.command_post, -1) if s.command_post else -1)
 
 
-def _command_post(c: CommandPost, orders_prob: float) -> CompiledCommandPost:
-    autonomous = c.authority == "autonomous"
-    return CompiledCommandPost(c.id, c.authority, 1.0 if autonomous else orders_prob,
-                               c.report_delay_s,
-                               c.decision_delay, c.autonomous_delay_s)
-
-
-def _unit(u: FireUnit, frame: LocalFrame, cps: dict[str, int], authority: dict[str, str],
-          sensors: dict[str, int], flights: tuple[CompiledFlight, ...]) -> CompiledUnit:
+def _unit(u: FireUnit, frame: LocalFrame, cps: dict[str, int], sensors: dict[str, int]
+          ) -> CompiledUnit:
     x, y = frame.to_enu(u.lat, u.lon)
-    if isinstance(u.pk, dict):
-        pk = tuple(u.pk.get(f.threat_class, u.pk["default"]) for f in flights)
-    else:
-        pk = tuple(u.pk for _ in flights)
     return CompiledUnit(
         id=u.id, unit_type=u.unit_type or u.type or u.guidance, guidance=u.guidance,
         xyz=(x, y, u.height_m), command_post=cps[u.command_post] if u.command_post else -1,
-        authority=authority[u.command_post] if u.command_post else "own",
-        fire_control_radar=sensors[u.fire_control_radar] if u.fire_control_radar else -1,
-        acquire_rate=u.acquire_rate or 0.0, channels=u.channels, missiles=u.missiles,
-        salvo=u.salvo, launch_reliability=u.launch_reliability, pk=pk,
-        engagement_time=u.engagement_time, acquisition_time_s=u.acquisition_time_s,
-        missile_speed_mps=u.missile_speed_mps, shoot_look_shoot=u.shoot_look_shoot)
+        fire_control_radar=sensors[u.fire_control_radar] if u.fire_control_radar else -1)
 
 
 def _flight(f: Flight, frame: LocalFrame) -> CompiledFlight:
@@ -236,7 +195,7 @@ def select(scenario: Scenario, selection: Selection, frame: LocalFrame) -> tuple
         ids |= set(scenario.groups.get(g, []))
     chosen = []
     for kind in KINDS:
-        for i, e in enumerate(_entities(scenario, kind)):
+        for i, e in enumerate(entities(scenario, kind)):
             hit = (selection.all or e.id in ids or kind in selection.kinds
                    or getattr(e, "type", None) in selection.types)
             if not hit and selection.area is not None and getattr(e, "lat", None) is not None:
@@ -245,41 +204,3 @@ def select(scenario: Scenario, selection: Selection, frame: LocalFrame) -> tuple
             if hit:
                 chosen.append(Entity(kind, i))
     return tuple(chosen)
-
-
-def _attack(a: ElectronicAttack, scenario: Scenario, frame: LocalFrame) -> CompiledAttack:
-    return CompiledAttack(a.id, a.start_s, a.end_s, select(scenario, a.targets, frame),
-                          a.detect_factor, a.link_cut_prob, a.disable_prob, a.pk_factor)
-
-
-def _resolve_readiness(scenario: Scenario, profile: str | None, frame: LocalFrame
-                       ) -> tuple[list[float], dict[str, np.ndarray]]:
-    """Readiness per entity: scenario default < group < entity's own < profile overrides."""
-    table = {kind: np.ones((len(_entities(scenario, kind)), len(READINESS_FACTORS)))
-             for kind in KINDS}
-    orders = [c.orders_prob for c in scenario.command_posts]
-    member_of: dict[str, list[str]] = {}
-    for g, members in scenario.groups.items():
-        for m in members:
-            member_of.setdefault(m, []).append(g)
-    for kind in KINDS:
-        for i, e in enumerate(_entities(scenario, kind)):
-            layers = [scenario.readiness,
-                      *(scenario.group_readiness[g] for g in member_of.get(e.id, [])
-                        if g in scenario.group_readiness),
-                      e.readiness]
-            for layer in layers:
-                for j, factor in enumerate(READINESS_FACTORS):
-                    value = getattr(layer, factor)
-                    if value is not None:
-                        table[kind][i, j] = value
-    if profile is not None:
-        for override in scenario.profiles[profile].overrides:
-            for ent in select(scenario, override.select, frame):
-                for j, factor in enumerate(READINESS_FACTORS):
-                    value = getattr(override.set, factor)
-                    if value is not None:
-                        table[ent.kind][ent.index, j] = value
-                if override.set.orders_prob is not None and ent.kind == "command_post":
-                    orders[ent.index] = override.set.orders_prob
-    return orders, table

@@ -6,7 +6,7 @@ Heights are metres above flat ground; terrain masking is out of scope, the radar
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +97,21 @@ class Track:
                 parts.append(t0 + u * (t1 - t0))
         times = np.unique(np.concatenate(parts))
         return np.unique(np.concatenate([times, 0.5 * (times[1:] + times[:-1])]))
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """Intersection of two interval sets."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
 
 
 def intervals_inside(times: np.ndarray, margin: Callable[[np.ndarray], np.ndarray]

@@ -1,24 +1,54 @@
-"""Engines: each turns a CompiledScenario and a seed into Results (engine/results.py)."""
+"""Engines: each runs the rows of a parameter table on a compiled scenario and returns Results
+(engine/results.py). `reference/` is the readable oracle, `vectorized/` the fast default; they
+share only the rules (rules.py, distributions.py) and the Results type. The engines are imported
+when first used."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from iadsim.compile import CompiledScenario
-from iadsim.engine.reference import run_reference
-from iadsim.engine.results import LINKS, UNIT_COUNTS, Results, RunInfo
-from iadsim.engine.vectorized import run_vectorized
+if TYPE_CHECKING:
+    from iadsim.engine.results import Results
+    from iadsim.model import Model
+    from iadsim.params import ParamTable
 
-Engine = Callable[..., Results]
-ENGINES: dict[str, Engine] = {"vectorized": run_vectorized, "reference": run_reference}
+ENGINES = ("vectorized", "reference")
+DEFAULT_ENGINE = "vectorized"
 
-__all__ = ["ENGINES", "LINKS", "UNIT_COUNTS", "Results", "RunInfo", "run"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "check_engine", "run"]
 
 
-def run(cs: CompiledScenario, runs: int, *, seed: int, engine: str = "reference", first: int = 0,
-        progress: Callable[[int], None] | None = None, rows: bool = True) -> Results:
-    """Run replications first … first + runs − 1 of a compiled scenario with the named engine;
-    without `rows` an engine may leave out the per-threat and per-passage tables."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    return ENGINES[engine](cs, runs, seed=seed, first=first, progress=progress, rows=rows)
+def check_engine(name: str) -> str:
+    """The engine's name, or a ValueError naming the choices."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
+    return name
+
+
+def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAULT_ENGINE,
+        first: int = 0, table: ParamTable | None = None, rows: bool = True,
+        progress: Callable[[int], None] | None = None, plan: object = None,
+        block_size: int | None = None) -> Results:
+    """Run `table`'s rows, or else replications first … first + runs − 1 at the model's point,
+    with the named engine; without `rows` an engine may leave out the per-threat and
+    per-passage tables. `plan`, `block_size`: the vectorized engine's Plan of this scenario, if
+    built, and its block size (results never depend on either)."""
+    from iadsim.engine.results import run_info
+
+    check_engine(engine)
+    if table is None:
+        if runs is None:
+            raise ValueError("give runs or a table")
+        table = model.table(runs, first)
+    if engine == "reference":
+        from iadsim.engine.reference import run_reference
+
+        results = run_reference(model.structure, table, seed=seed, rows=rows, progress=progress)
+    else:
+        from iadsim.engine.vectorized import run_vectorized
+
+        results = run_vectorized(model.structure, table, seed=seed, rows=rows,
+                                 progress=progress, plan=plan,  # type: ignore[arg-type]
+                                 block_size=block_size)
+    return results.with_info(run_info(model.structure, table, seed, engine))

@@ -1,18 +1,31 @@
-"""What a run records (MODEL.md, "What a run records"), the same for every engine."""
+"""What a run records (MODEL.md, "What a run records"), the same for every engine, and the
+named observables read from it."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from iadsim.compile import CompiledScenario
+from iadsim.engine.rules import LINKS, UNIT_COUNTS
+from iadsim.params import ParamTable
 
-LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "capacity",
-         "launched", "killed")
-UNIT_COUNTS = ("engagements", "launches", "launch_failures", "misses", "kills", "missiles_fired")
-ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))
+__all__ = ["LINKS", "TABLES", "UNIT_COUNTS", "Estimate", "Replication", "Results", "RunInfo",
+           "UnknownObservable", "run_info"]
+
+DEFAULT_OBSERVABLES = (
+    "threats", "threats_killed", "leakers", "engagements", "launches",
+    "launches[guidance=radar]", "launches[guidance=infrared]", "launch_failures", "misses",
+    "missiles_fired", *LINKS,
+)
+_FILTER_KEYS = ("guidance", "unit_type", "id")
+_NAME = re.compile(r"^(?P<base>[a-z_]+)(\[(?P<key>[a-z_]+)=(?P<value>[^\]]+)\])?$")
+_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -31,19 +44,50 @@ class RunInfo:
     entity_ids: tuple[str, ...]  # sensors, then command posts, then fire units
 
 
-def run_info(cs: CompiledScenario, seed: int, engine: str) -> RunInfo:
-    """Labels for the results of a run of this compiled scenario."""
+def run_info(cs: CompiledScenario, table: ParamTable, seed: int, engine: str) -> RunInfo:
+    """Labels for the results of running a table of rows on this compiled scenario."""
     return RunInfo(
-        scenario=cs.name, profile=cs.profile, seed=seed, engine=engine,
-        unit_ids=tuple(u.id for u in cs.units), unit_types=tuple(u.unit_type for u in cs.units),
+        scenario=cs.name, profile=",".join(dict.fromkeys(table.labels)) or "table", seed=seed,
+        engine=engine, unit_ids=tuple(u.id for u in cs.units),
+        unit_types=tuple(u.unit_type for u in cs.units),
         unit_guidance=tuple(u.guidance for u in cs.units),
         flight_ids=tuple(f.id for f in cs.flights),
         entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)))
 
 
+class UnknownObservable(ValueError):
+    """An observable name that the results cannot answer."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A mean over replications with its 95% confidence interval and standard error."""
+
+    mean: float
+    ci_low: float
+    ci_high: float
+    se: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Estimate:
+        """The mean of per-replication values, with a normal 95% interval (undefined for one
+        replication)."""
+        n = len(values)
+        mean = float(np.mean(values)) if n else math.nan
+        if n < 2:
+            return cls(mean, math.nan, math.nan, math.nan)
+        se = float(np.std(values, ddof=1) / math.sqrt(n))
+        return cls(mean, mean - _Z95 * se, mean + _Z95 * se, se)
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Plain data for JSON; an interval that cannot be computed (one run) is None."""
+        return {k: (None if v != v else v) for k, v in
+                (("mean", self.mean), ("ci_low", self.ci_low), ("ci_high", self.ci_high))}
+
+
 @dataclass
 class Replication:
-    """One replication's record, filled in by an engine."""
+    """One replication's record, filled in by the reference engine."""
 
     unit_counts: np.ndarray  # (len(UNIT_COUNTS), units)
     destroyed: np.ndarray  # (entities,) bool
@@ -57,39 +101,98 @@ class Replication:
 
 @dataclass
 class Results:
-    """Per-replication outcomes of a run, as arrays over replications plus long tables."""
+    """Outcomes of the rows of a parameter table (`table`), as arrays over rows plus long
+    tables whose `row` column indexes them. `observable(name)` reads one per row."""
 
     info: RunInfo
-    replication: np.ndarray  # (R,) replication index
+    table: ParamTable  # the rows that were run, with their replications and parameters
     unit_counts: np.ndarray  # (R, len(UNIT_COUNTS), units)
     threats: np.ndarray  # (R,) threats flown
     killed: np.ndarray  # (R,) threats killed
     links: np.ndarray  # (R, len(LINKS)) failed passages by first broken link
     destroyed: np.ndarray  # (R, entities) destroyed by strikes
-    threat_rows: dict[str, np.ndarray]  # replication, threat, flight, start_s, killer, kill_time_s
-    passage_rows: dict[str, np.ndarray]  # replication, threat, unit, link, entry_s, exit_s
+    threat_rows: dict[str, np.ndarray]  # row, threat, flight, start_s, killer, kill_time_s
+    passage_rows: dict[str, np.ndarray]  # row, threat, unit, link, entry_s, exit_s
 
     @property
     def runs(self) -> int:
-        return len(self.replication)
+        return len(self.threats)
+
+    @property
+    def replication(self) -> np.ndarray:
+        """Each row's replication index (its random numbers)."""
+        return self.table.replication
 
     @property
     def leakers(self) -> np.ndarray:
         return self.threats - self.killed
 
+    # --- reading ----------------------------------------------------------------------------
+
+    def observable(self, name: str) -> np.ndarray:
+        """Per-row values of a named observable, e.g. `launches[guidance=radar]`."""
+        m = _NAME.match(name.strip())
+        if not m:
+            raise UnknownObservable(f"cannot read observable {name!r}; expected NAME or "
+                                    f"NAME[key=value]")
+        base, key, value = m["base"], m["key"], m["value"]
+        if key is None:
+            if base == "threats":
+                return self.threats.astype(float)
+            if base == "threats_killed":
+                return self.killed.astype(float)
+            if base == "leakers":
+                return self.leakers.astype(float)
+            if base in LINKS:
+                return self.links[:, LINKS.index(base)].astype(float)
+        if base in UNIT_COUNTS:
+            units = np.ones(len(self.info.unit_ids), dtype=bool)
+            if key is not None:
+                if key not in _FILTER_KEYS:
+                    raise UnknownObservable(f"{name!r}: filter by one of "
+                                            f"{', '.join(_FILTER_KEYS)}")
+                labels = {"guidance": self.info.unit_guidance, "unit_type": self.info.unit_types,
+                          "id": self.info.unit_ids}[key]
+                units = np.array([label == value for label in labels], dtype=bool)
+            return self.unit_counts[:, UNIT_COUNTS.index(base), units].sum(axis=1).astype(float)
+        raise UnknownObservable(
+            f"unknown observable {name!r}; known: threats, threats_killed, leakers, "
+            f"{', '.join(UNIT_COUNTS)} (with [guidance=…], [unit_type=…] or [id=…]), "
+            f"and the links {', '.join(LINKS)}")
+
+    def summary(self, observables: Sequence[str] = DEFAULT_OBSERVABLES) -> dict[str, Estimate]:
+        """Mean and 95% interval of each observable over the rows."""
+        return {name: Estimate.of(self.observable(name)) for name in observables}
+
+    def tables(self) -> dict[str, Any]:
+        """The results as flat Arrow tables: replications, units, threats, passages (long
+        format; the parameters that vary between rows are columns of `replications`)."""
+        return _arrow_tables(self)
+
+    def to_arrow(self, name: str = "replications") -> Any:
+        """One of `tables()`, by default one row per replication with every count."""
+        return self.tables()[name]
+
+    # --- building ---------------------------------------------------------------------------
+
+    def labelled(self, table: ParamTable) -> Results:
+        """The same results, as the outcomes of these rows."""
+        return replace(self, table=table)
+
     @classmethod
-    def from_replications(cls, info: RunInfo, records: Sequence[Replication],
-                          first: int = 0) -> Results:
-        """Stack replication records numbered first, first + 1, …"""
-        n_units = len(info.unit_ids)
-        reps = np.arange(first, first + len(records), dtype=np.int64)
+    def from_replications(cls, table: ParamTable, records: Sequence[Replication]) -> Results:
+        """Stack the records of the table's rows, in order."""
+        sc = table.space.scenario
+        n_units, n_entities = len(sc.fire_units), \
+            len(sc.sensors) + len(sc.command_posts) + len(sc.fire_units)
+        rows = np.arange(len(records), dtype=np.int64)
         links = np.zeros((len(records), len(LINKS)), dtype=np.int32)
         for r, rec in enumerate(records):
             for p in rec.passages:
                 links[r, p[2]] += 1
         nthreats = [len(rec.killer) for rec in records]
         threat_rows = {
-            "replication": np.repeat(reps, nthreats),
+            "row": np.repeat(rows, nthreats),
             "threat": np.concatenate([np.arange(n) for n in nthreats] or [np.zeros(0)]).astype(
                 np.int32),
             "flight": _cat([rec.threat_flight for rec in records], np.int32),
@@ -100,7 +203,7 @@ class Results:
         npass = [len(rec.passages) for rec in records]
         flat = [p for rec in records for p in rec.passages]
         passage_rows = {
-            "replication": np.repeat(reps, npass),
+            "row": np.repeat(rows, npass),
             "threat": np.array([p[0] for p in flat], dtype=np.int32),
             "unit": np.array([p[1] for p in flat], dtype=np.int32),
             "link": np.array([p[2] for p in flat], dtype=np.int8),
@@ -108,44 +211,108 @@ class Results:
             "exit_s": np.array([p[4] for p in flat], dtype=np.float64),
         }
         return cls(
-            info=info, replication=reps,
+            info=None, table=table,  # type: ignore[arg-type]
             unit_counts=np.stack([rec.unit_counts for rec in records]) if records
             else np.zeros((0, len(UNIT_COUNTS), n_units), dtype=np.int32),
             threats=np.array(nthreats, dtype=np.int32),
             killed=np.array([sum(k >= 0 for k in rec.killer) for rec in records], dtype=np.int32),
             links=links,
             destroyed=np.stack([rec.destroyed for rec in records]) if records
-            else np.zeros((0, len(info.entity_ids)), dtype=bool),
+            else np.zeros((0, n_entities), dtype=bool),
             threat_rows=threat_rows, passage_rows=passage_rows)
 
     def with_info(self, info: RunInfo) -> Results:
         """The same results, labelled."""
-        from dataclasses import replace
-
         return replace(self, info=info)
 
     @classmethod
-    def empty(cls, info: RunInfo) -> Results:
-        """Results of no replication."""
-        return cls.from_replications(info, [])
+    def empty(cls, table: ParamTable, info: RunInfo | None = None) -> Results:
+        """Results of no row."""
+        return replace(cls.from_replications(table.rows(0, 0), []), info=info)
 
     @classmethod
     def concat(cls, parts: Sequence[Results]) -> Results:
-        """Join results of consecutive blocks of one run."""
+        """Join results of consecutive blocks of rows of one table."""
         first = parts[0]
+        offsets = np.cumsum([0] + [p.runs for p in parts])
+
+        def rows(name: str, key: str) -> dict[str, np.ndarray]:
+            tables = [getattr(p, name) for p in parts]
+            out = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
+            out[key] = np.concatenate([t[key] + o for t, o in zip(tables, offsets, strict=False)])
+            return out
+
+        table = first.table
         return cls(
             info=first.info,
-            replication=np.concatenate([p.replication for p in parts]),
+            table=ParamTable(table.space, table.points,
+                             np.concatenate([p.table.point for p in parts]),
+                             np.concatenate([p.table.replication for p in parts]), table.labels),
             unit_counts=np.concatenate([p.unit_counts for p in parts]),
             threats=np.concatenate([p.threats for p in parts]),
             killed=np.concatenate([p.killed for p in parts]),
             links=np.concatenate([p.links for p in parts]),
             destroyed=np.concatenate([p.destroyed for p in parts]),
-            threat_rows={k: np.concatenate([p.threat_rows[k] for p in parts])
-                         for k in first.threat_rows},
-            passage_rows={k: np.concatenate([p.passage_rows[k] for p in parts])
-                          for k in first.passage_rows})
+            threat_rows=rows("threat_rows", "row"), passage_rows=rows("passage_rows", "row"))
 
 
 def _cat(lists: list[list], dtype: type) -> np.ndarray:
     return np.array([x for xs in lists for x in xs], dtype=dtype)
+
+
+TABLES = ("replications", "units", "threats", "passages")
+
+
+def _arrow_tables(results: Results) -> dict[str, Any]:
+    import pyarrow as pa
+
+    info = results.info
+    R, U = results.runs, len(info.unit_ids)
+    replications: dict[str, Any] = {
+        "replication": results.replication, "threats": results.threats,
+        "threats_killed": results.killed, "leakers": results.leakers}
+    for i, name in enumerate(UNIT_COUNTS):
+        replications[name] = results.unit_counts[:, i, :].sum(axis=1)
+    for i, name in enumerate(LINKS):
+        replications[name] = results.links[:, i]
+    for e, eid in enumerate(info.entity_ids):
+        replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
+    if len(results.table.points) > 1:  # the parameters that vary between rows
+        varying = results.table.to_arrow()
+        for name in varying.column_names[1:]:
+            replications[name] = varying[name]
+    units: dict[str, Any] = {
+        "replication": np.repeat(results.replication, U),
+        "unit": _labels(info.unit_ids, np.tile(np.arange(U), R)),
+        "unit_type": _labels(info.unit_types, np.tile(np.arange(U), R)),
+        "guidance": _labels(info.unit_guidance, np.tile(np.arange(U), R))}
+    for i, name in enumerate(UNIT_COUNTS):
+        units[name] = results.unit_counts[:, i, :].reshape(-1)
+    threats: dict[str, Any] = {"replication": results.replication[results.threat_rows["row"]],
+                               **results.threat_rows}
+    threats.pop("row")
+    threats["flight"] = _labels(info.flight_ids, threats["flight"])
+    threats["killer"] = _labels((*info.unit_ids, ""), threats["killer"])
+    passages: dict[str, Any] = {"replication": results.replication[results.passage_rows["row"]],
+                                **results.passage_rows}
+    passages.pop("row")
+    passages["unit"] = _labels(info.unit_ids, passages["unit"])
+    passages["link"] = _labels(LINKS, passages["link"])
+    meta = {b"scenario": info.scenario.encode(), b"profile": info.profile.encode(),
+            b"seed": str(info.seed).encode(), b"engine": info.engine.encode()}
+    out = {}
+    for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
+        table = pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
+                          for k, v in columns.items()})
+        table = table.append_column("profile", pa.array([info.profile] * len(table),
+                                                        type=pa.string()))
+        out[name] = table.replace_schema_metadata(meta)
+    return out
+
+
+def _labels(names: tuple[str, ...], index: np.ndarray) -> Any:
+    """Names looked up by index (−1 → the last name), always typed as strings."""
+    import pyarrow as pa
+
+    return pa.array(np.array(names, dtype=object)[np.asarray(index, dtype=np.int64)].tolist()
+                    if len(names) else [""] * len(index), type=pa.string())

@@ -107,7 +107,39 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
         found = {Problem(filename, _line_of(lines, path), _dotted(path, merged), message): None
                  for path, message in problems}  # a dict: unique, in the order found
         raise ScenarioError(sorted(found, key=lambda p: p.line or 0))
+    model._source = Source(filename, lines, text.splitlines())
     return model
+
+
+@dataclass(frozen=True)
+class Source:
+    """The file a scenario was read from: the line of every key, and its comments."""
+
+    file: str
+    lines: dict[Path_, int]
+    text: list[str]
+
+    def line(self, path: Path_) -> int | None:
+        """The line of `path`, or of the nearest enclosing thing written in the file."""
+        return _line_of(self.lines, path)
+
+    def comment(self, path: Path_) -> str | None:
+        """The comment at the end of the line where `path` itself is written, if any."""
+        line = self.lines.get(path)
+        return _comment(self.text[line - 1]) if line else None
+
+
+def _comment(line: str) -> str | None:
+    """The text of a YAML end-of-line comment (a # outside quotes, after a space)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"" and line[:i].rstrip()[-1:] in ("", ":", "-", "[", "{", ","):
+            quote = ch  # a quoted scalar starts (not an apostrophe inside a word)
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[i + 1:].strip() or None
+    return None
 
 
 # --- catalog types ---------------------------------------------------------------------------

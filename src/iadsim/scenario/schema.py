@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -354,7 +355,8 @@ class ElectronicAttack(Strict):
 
 
 class Override(Strict):
-    """Set readiness factors (and orders_prob) on a selection of entities."""
+    """Set readiness factors (and a command post's orders_prob and authority) on a selection
+    of entities; a field that does not act on an entity's kind is left alone for it."""
 
     select: Selection
     set: ProfileValues
@@ -362,15 +364,29 @@ class Override(Strict):
 
 class ProfileValues(Readiness):
     orders_prob: Probability | None = None
+    authority: Literal["central", "delegated", "autonomous"] | None = None
 
 
 class Profile(Strict):
+    """Named values for parameters: overrides on selections, then values by path."""
+
     description: str = ""
     overrides: list[Override] = Field(default_factory=list)
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="Parameter path → value, applied after the "
+        "overrides (`iadsim params SCENARIO` lists the paths), e.g. "
+        "command_posts.cp.authority: autonomous, electronic_attack.jam.active: false.")
 
 
 class Scenario(Strict):
     """An air-defence scenario: the defence, the raid, and readiness profiles."""
+
+    _source: Any = PrivateAttr(default=None)  # the file it was read from (lines, comments)
+
+    @property
+    def source(self) -> Any:
+        """Where the scenario was read from (load.Source), if from a file."""
+        return self._source
 
     name: Identifier
     description: str = ""

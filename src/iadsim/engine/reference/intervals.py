@@ -6,6 +6,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
+from iadsim.geometry import intersect
+
+__all__ = ["ALWAYS", "Intervals", "StepRate", "first_at_or_after", "intersect", "intersect_all",
+           "minus", "since", "union"]
+
 Interval = tuple[float, float]
 Intervals = list[Interval]
 
@@ -15,21 +20,6 @@ ALWAYS: Intervals = [(-math.inf, math.inf)]
 def since(t: float | None) -> Intervals:
     """The set [t, ∞), or the empty set for None."""
     return [] if t is None else [(t, math.inf)]
-
-
-def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> Intervals:
-    """Intersection of two interval sets."""
-    out: Intervals = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if lo <= hi:
-            out.append((lo, hi))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
 
 
 def intersect_all(first: Sequence[Interval], *rest: Sequence[Interval]) -> Intervals:

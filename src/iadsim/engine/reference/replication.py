@@ -13,24 +13,15 @@ A replication runs in three steps (MODEL.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
-from iadsim.compile import (
-    AVAILABLE,
-    CONNECTED,
-    DEPLOYED,
-    EMITTING,
-    KINDS,
-    TRAINED,
-    CompiledScenario,
-    CompiledUnit,
-    Entity,
-)
-from iadsim.engine.intervals import (
+from iadsim.compile import CompiledScenario, CompiledUnit, Entity
+from iadsim.engine import distributions
+from iadsim.engine.reference.intervals import (
     ALWAYS,
     Intervals,
     StepRate,
@@ -41,35 +32,41 @@ from iadsim.engine.intervals import (
     since,
     union,
 )
-from iadsim.engine.results import (
+from iadsim.engine.reference.rng import replication_rng
+from iadsim.engine.results import Replication
+from iadsim.engine.rules import (
+    ABORTED,
+    AUTONOMOUS,
+    CAPACITY,
+    CONNECTED,
+    DELEGATED,
+    DETECTED,
     ENGAGEMENTS,
+    FIRE_CONTROL,
+    KILL,
     KILLS,
+    KINDS,
     LAUNCH_FAILURES,
     LAUNCHES,
-    LINKS,
+    LINK_OF_OUTCOME,
+    MISS,
     MISSES,
     MISSILES_FIRED,
+    NO_LAUNCH,
+    ORDERED,
+    REPORTED,
+    TRAINED,
     UNIT_COUNTS,
-    Replication,
-    Results,
-    run_info,
+    UNIT_READY,
+    UP,
 )
-from iadsim.engine.rng import replication_rng
-from iadsim.engine.sampling import sample_duration
-
-LINK = {name: i for i, name in enumerate(LINKS)}
+from iadsim.params import Params
 
 
-def run_reference(cs: CompiledScenario, runs: int, *, seed: int, first: int = 0,
-                  progress: Callable[[int], None] | None = None, rows: bool = True) -> Results:
-    """Run replications first … first + runs − 1 of the scenario. (It always records the
-    per-threat and per-passage tables; `rows` is for the engines' common signature.)"""
-    records = []
-    for r in range(first, first + runs):
-        records.append(simulate_replication(cs, replication_rng(seed, r)))
-        if progress is not None:
-            progress(1)
-    return Results.from_replications(run_info(cs, seed, "reference"), records, first)
+def simulate_row(cs: CompiledScenario, params: Params, seed: int, replication: int
+                 ) -> Replication:
+    """One row: replication `replication` of the seed, at one row's parameter values."""
+    return simulate_replication(cs, params, replication_rng(seed, replication))
 
 
 # --- step 1: the world as drawn before anything moves ------------------------------------------
@@ -89,25 +86,28 @@ class World:
     threats: list[tuple[int, float]] = field(default_factory=list)  # (flight, start time)
 
 
-def draw_world(cs: CompiledScenario, rng: np.random.Generator) -> World:
+def draw_world(cs: CompiledScenario, par: Params, rng: np.random.Generator) -> World:
     """Readiness, orders, electronic-attack effects, strike outcomes and stream arrivals."""
-    ready = {kind: rng.random(p.shape) < p for kind, p in cs.readiness.items()}
-    issues_orders = np.array([rng.random() < c.orders_prob for c in cs.command_posts], dtype=bool)
-    destroyed_at = {kind: np.full(len(p), math.inf) for kind, p in cs.readiness.items()}
+    ready = {kind: rng.random(par.readiness(kind).shape) < par.readiness(kind) for kind in KINDS}
+    orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
+    issues_orders = np.array([rng.random() < p for p in orders_prob], dtype=bool)
+    destroyed_at = {kind: np.full(cs.count(kind), math.inf) for kind in KINDS}
     world = World(ready, issues_orders, destroyed_at)
-    for strike in cs.strikes:
-        if rng.random() < strike.p_destroy and strike.time_s <= cs.duration_s:
+    for i, strike in enumerate(cs.strikes):
+        if rng.random() < par.p_destroy[i] and strike.time_s <= cs.duration_s:
             t = destroyed_at[strike.target.kind]
             t[strike.target.index] = min(t[strike.target.index], strike.time_s)
-    for attack in cs.attacks:
-        window = (attack.start_s, attack.end_s)
-        for target in attack.targets:
-            if rng.random() < attack.link_cut_prob:
+    for a, attack in enumerate(cs.attacks):
+        window, active = (attack.start_s, attack.end_s), par.attack_active[a]
+        for target in attack.targets:  # an inactive window draws, but does nothing
+            if rng.random() < par.link_cut_prob[a] and active:
                 world.link_cut.setdefault(target, []).append(window)
-            if rng.random() < attack.disable_prob:
+            if rng.random() < par.disable_prob[a] and active:
                 world.disabled.setdefault(target, []).append(window)
-            world.detect_factors.setdefault(target, []).append((*window, attack.detect_factor))
-            world.pk_factors.setdefault(target, []).append((*window, attack.pk_factor))
+            if active:
+                world.detect_factors.setdefault(target, []).append(
+                    (*window, par.detect_factor[a]))
+                world.pk_factors.setdefault(target, []).append((*window, par.pk_factor[a]))
     for f, flight in enumerate(cs.flights):
         if flight.stream_rate_per_s > 0:
             span = flight.stream_end_s - flight.start_s
@@ -125,29 +125,30 @@ def draw_world(cs: CompiledScenario, rng: np.random.Generator) -> World:
 class Chain:
     """When each entity is up in one replication, and the kill-chain times derived from it."""
 
-    def __init__(self, cs: CompiledScenario, world: World, rng: np.random.Generator):
-        self.cs, self.world, self.rng = cs, world, rng
+    def __init__(self, cs: CompiledScenario, par: Params, world: World,
+                 rng: np.random.Generator):
+        self.cs, self.par, self.world, self.rng = cs, par, world, rng
         horizon = [(0.0, cs.duration_s)]
-        self.sensor_on = [self._up(Entity("sensor", i), horizon, (AVAILABLE, DEPLOYED, EMITTING))
+        self.sensor_on = [self._up(Entity("sensor", i), horizon, UP["sensor"])
                           for i in range(len(cs.sensors))]
         self.sensor_link = [minus(self.sensor_on[i] if world.ready["sensor"][i, CONNECTED] else [],
                                   world.link_cut.get(Entity("sensor", i), []))
                             for i in range(len(cs.sensors))]
-        self.cp_on = [self._up(Entity("command_post", i), horizon, (AVAILABLE, DEPLOYED))
+        self.cp_on = [self._up(Entity("command_post", i), horizon, UP["command_post"])
                       for i in range(len(cs.command_posts))]
         self.cp_link = [minus(self.cp_on[i], world.link_cut.get(Entity("command_post", i), []))
                         for i in range(len(cs.command_posts))]
-        self.unit_ready = [self._up(Entity("fire_unit", i), horizon, (AVAILABLE, DEPLOYED))
+        self.unit_ready = [self._up(Entity("fire_unit", i), horizon, UP["fire_unit"])
                            for i in range(len(cs.units))]
-        self.search_rate = [StepRate.build(self.sensor_on[i], s.detect_rate,
+        self.search_rate = [StepRate.build(self.sensor_on[i], par.detect_rate[i],
                                            world.detect_factors.get(Entity("sensor", i), []))
-                            for i, s in enumerate(cs.sensors)]
-        self.fire_control_rate = [StepRate.build(self.sensor_link[i], s.detect_rate,
+                            for i in range(len(cs.sensors))]
+        self.fire_control_rate = [StepRate.build(self.sensor_link[i], par.detect_rate[i],
                                                  world.detect_factors.get(Entity("sensor", i), []))
-                                  for i, s in enumerate(cs.sensors)]
-        self.infrared_rate = [StepRate.build(self.unit_ready[i], u.acquire_rate,
+                                  for i in range(len(cs.sensors))]
+        self.infrared_rate = [StepRate.build(self.unit_ready[i], par.acquire_rate[i],
                                              world.detect_factors.get(Entity("fire_unit", i), []))
-                              for i, u in enumerate(cs.units)]
+                              for i in range(len(cs.units))]
 
     def _up(self, entity: Entity, horizon: Intervals, factors: tuple[int, ...]) -> Intervals:
         """Times the entity works: all its readiness factors drawn true, before any strike
@@ -182,17 +183,18 @@ class Chain:
                 detected[c] = _earliest(detected[c], t)
                 sent = first_at_or_after(intersect(self.sensor_link[s], self.cp_link[c]), t)
                 if sent is not None and sent <= hi:
-                    reported[c] = _earliest(reported[c], sent + cs.command_posts[c].report_delay_s)
+                    reported[c] = _earliest(reported[c], sent + self.par.report_delay[c])
         return [(detected[c], reported[c], self._order(c, reported[c]))
                 for c in range(len(cs.command_posts))]
 
     def _order(self, c: int, reported: float | None) -> float | None:
         """When the command post orders the engagement of a reported track, if it does."""
-        post = self.cs.command_posts[c]
+        par = self.par
         if reported is None or not self.world.issues_orders[c]:
             return None
-        delay = (post.autonomous_delay_s if post.authority == "autonomous"
-                 else sample_duration(post.decision_delay, self.rng))
+        code, a, b, z = par.decision_delay[c]
+        delay = (par.autonomous_delay[c] if par.authority[c] == AUTONOMOUS
+                 else distributions.sample(int(code), a, b, z, self.rng))
         t = reported + delay
         for lo, hi in sorted(self.world.disabled.get(Entity("command_post", c), [])):
             if lo <= t < hi:
@@ -217,6 +219,17 @@ class Chain:
         return union(held)
 
 
+    def own_acquisition_authorises(self, u: int) -> bool:
+        """Whether the unit may engage on its own acquisition, without an order."""
+        cp = self.cs.units[u].command_post
+        return cp < 0 or self.par.authority[cp] == DELEGATED
+
+    def automated(self, u: int) -> bool:
+        """Whether the unit's command post is autonomous (its crew counts as trained)."""
+        cp = self.cs.units[u].command_post
+        return cp >= 0 and self.par.authority[cp] == AUTONOMOUS
+
+
 def _earliest(a: float | None, b: float) -> float:
     return b if a is None else min(a, b)
 
@@ -234,7 +247,7 @@ class Passage:
     reported: Intervals  # … 1–3 …
     ordered: Intervals  # … 1–4 …
     engageable: Intervals  # … and 1–5 hold together
-    outcomes: list[str] = field(default_factory=list)  # per engagement: aborted/no_launch/miss/kill
+    outcomes: list[int] = field(default_factory=list)  # per engagement: rules.ABORTED … KILL
     out_of_missiles: bool = False
     skipped: bool = False  # blocked by "engage a threat at most once" (no shoot-look-shoot)
     last_resolution: float = -math.inf
@@ -256,11 +269,12 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
              unit: CompiledUnit, f: int, start: float, lo: float, hi: float) -> Passage:
     ready = intersect([(lo, hi)], chain.unit_ready[u])
     acquired = chain.acquisition(u, f, start, lo, hi)
-    own = acquired if unit.own_acquisition_authorises else []
+    own_authorises = chain.own_acquisition_authorises(u)
+    own = acquired if own_authorises else []
     detected_at, reported_at, ordered_at = command[unit.command_post] if unit.command_post >= 0 \
         else (None, None, None)
     ordered = union(since(ordered_at), own)
-    authorised = ALWAYS if unit.own_acquisition_authorises else since(ordered_at)
+    authorised = ALWAYS if own_authorises else since(ordered_at)
     return Passage(
         threat=j, unit=u, entry=lo, exit=hi, ready=ready,
         detected=intersect(ready, union(since(detected_at), own)),
@@ -275,12 +289,12 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
 class Battle:
     """The engagements of one replication, played out in SimPy."""
 
-    def __init__(self, cs: CompiledScenario, world: World, chain: Chain,
+    def __init__(self, cs: CompiledScenario, par: Params, world: World, chain: Chain,
                  rng: np.random.Generator):
-        self.cs, self.world, self.chain, self.rng = cs, world, chain, rng
+        self.cs, self.par, self.world, self.chain, self.rng = cs, par, world, chain, rng
         self.env = simpy.Environment()
-        self.channels = [simpy.Resource(self.env, capacity=u.channels) for u in cs.units]
-        self.missiles = [u.missiles for u in cs.units]
+        self.channels = [simpy.Resource(self.env, capacity=int(c)) for c in par.channels]
+        self.missiles = [int(m) for m in par.missiles]
         self.counts = np.zeros((len(UNIT_COUNTS), len(cs.units)), dtype=np.int32)
         n = len(world.threats)
         self.killed = [self.env.event() for _ in range(n)]
@@ -303,7 +317,7 @@ class Battle:
                     yield self.env.timeout(lo - self.env.now)
                 if self.killed[p.threat].triggered:
                     return
-                if (p.threat, p.unit) in self.engaged and not unit.shoot_look_shoot:
+                if (p.threat, p.unit) in self.engaged and not self.par.shoot_look_shoot[p.unit]:
                     p.skipped = not p.outcomes
                     return
                 request = self.channels[p.unit].request()
@@ -322,25 +336,26 @@ class Battle:
                 self.engaged.add((p.threat, p.unit))
                 yield from self._engage(p, unit)
                 self.channels[p.unit].release(request)
-                if p.outcomes[-1] in ("kill", "aborted") or not unit.shoot_look_shoot:
+                if p.outcomes[-1] in (KILL, ABORTED) or not self.par.shoot_look_shoot[p.unit]:
                     return
 
     def _engage(self, p: Passage, unit: CompiledUnit) -> Generator[simpy.Event, object, None]:
         """One engagement: fire a salvo, hold the channel, then resolve each missile."""
         u, j = p.unit, p.threat
-        fired = min(unit.salvo, self.missiles[u])
+        par = self.par
+        fired = min(int(par.salvo[u]), self.missiles[u])
         self.missiles[u] -= fired
         self.counts[ENGAGEMENTS, u] += 1
         self.counts[MISSILES_FIRED, u] += fired
-        yield self.env.timeout(self._engagement_time(unit, j))
+        yield self.env.timeout(self._engagement_time(u, j))
         p.last_resolution = self.env.now
         if self.world.destroyed_at["fire_unit"][u] <= self.env.now:
-            p.outcomes.append("aborted")
+            p.outcomes.append(ABORTED)
             return
-        crew = 1.0 if self._trained(u) else self.cs.untrained_crew_factor
+        crew = 1.0 if self._trained(u) else par.untrained_crew_factor
         flight = self.world.threats[j][0]
-        p_launch = min(1.0, unit.launch_reliability * crew)
-        p_kill = min(1.0, unit.pk[flight] * crew * self._pk_factor(u))
+        p_launch = min(1.0, par.launch_reliability[u] * crew)
+        p_kill = min(1.0, par.pk[u, flight] * crew * self._pk_factor(u))
         launched = self.rng.random(fired) < p_launch
         kills = launched & (self.rng.random(fired) < p_kill)
         if self.env.now > self.world.threats[j][1] + self.cs.flights[flight].track.duration_s:
@@ -352,22 +367,23 @@ class Battle:
             self.counts[KILLS, u] += 1
             self.killer[j], self.kill_time[j] = u, self.env.now
             self.killed[j].succeed()
-            p.outcomes.append("kill")
+            p.outcomes.append(KILL)
         else:
-            p.outcomes.append("miss" if launched.any() else "no_launch")
+            p.outcomes.append(MISS if launched.any() else NO_LAUNCH)
 
-    def _engagement_time(self, unit: CompiledUnit, j: int) -> float:
-        if unit.engagement_time is not None:
-            return sample_duration(unit.engagement_time, self.rng)
+    def _engagement_time(self, u: int, j: int) -> float:
+        unit = self.cs.units[u]
+        code, a, b, c = self.par.engagement_time[u]
+        if code != distributions.FLYOUT:
+            return distributions.sample(int(code), a, b, c, self.rng)
         flight, start = self.world.threats[j]
         track = self.cs.flights[flight].track
         distance = float(track.slant_range_m(self.env.now - start, *unit.xyz))
-        return unit.acquisition_time_s + distance / unit.missile_speed_mps
+        return self.par.acquisition_time[u] + distance / self.par.missile_speed[u]
 
     def _trained(self, u: int) -> bool:
         """Crew skill; automated command is immune to it (MODEL.md, authority modes)."""
-        return bool(self.world.ready["fire_unit"][u, TRAINED]) or \
-            self.cs.units[u].authority == "autonomous"
+        return bool(self.world.ready["fire_unit"][u, TRAINED]) or self.chain.automated(u)
 
     def _pk_factor(self, u: int) -> float:
         t = self.env.now
@@ -378,24 +394,23 @@ class Battle:
 def first_broken_link(p: Passage) -> int:
     """The first link of the chain that broke in a passage that did not kill (MODEL.md)."""
     if p.outcomes:
-        return LINK[{"aborted": "unit_ready", "no_launch": "launched",
-                     "miss": "killed"}[p.outcomes[-1]]]
+        return LINK_OF_OUTCOME[p.outcomes[-1]]
     if p.out_of_missiles:
-        return LINK["capacity"]
-    for name, held in (("unit_ready", p.ready), ("detected", p.detected),
-                       ("reported", p.reported), ("ordered", p.ordered),
-                       ("fire_control", p.engageable)):
+        return CAPACITY
+    for link, held in ((UNIT_READY, p.ready), (DETECTED, p.detected), (REPORTED, p.reported),
+                       (ORDERED, p.ordered), (FIRE_CONTROL, p.engageable)):
         if not held:
-            return LINK[name]
-    return LINK["capacity"]
+            return link
+    return CAPACITY
 
 
-def simulate_replication(cs: CompiledScenario, rng: np.random.Generator) -> Replication:
-    """One replication of the scenario (MODEL.md), recorded."""
-    world = draw_world(cs, rng)
-    chain = Chain(cs, world, rng)
+def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Generator
+                         ) -> Replication:
+    """One replication of the scenario at one row's parameters (MODEL.md), recorded."""
+    world = draw_world(cs, par, rng)
+    chain = Chain(cs, par, world, rng)
     passages = plan_passages(cs, world, chain)
-    battle = Battle(cs, world, chain, rng)
+    battle = Battle(cs, par, world, chain, rng)
     battle.run(passages)
     record = Replication(
         unit_counts=battle.counts,
@@ -404,7 +419,7 @@ def simulate_replication(cs: CompiledScenario, rng: np.random.Generator) -> Repl
         threat_start=[t for _, t in world.threats],
         killer=battle.killer, kill_time=battle.kill_time)
     for p in passages:
-        if "kill" in p.outcomes or p.skipped:
+        if KILL in p.outcomes or p.skipped:
             continue
         kill_time = battle.kill_time[p.threat]
         if not math.isnan(kill_time) and kill_time <= max(p.exit, p.last_resolution):

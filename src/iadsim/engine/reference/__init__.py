@@ -1,0 +1,29 @@
+"""The reference engine: one replication at a time, written to be read (replication.py). It is
+the oracle that the vectorized engine must agree with.
+
+Each row draws from its own NumPy generator (rng.py), consumed in order, so a change of
+parameters changes which numbers later draws get: it does not give common random numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from iadsim.compile import CompiledScenario
+from iadsim.engine.reference.replication import simulate_row
+from iadsim.engine.results import Results
+from iadsim.params import ParamTable
+
+__all__ = ["run_reference"]
+
+
+def run_reference(cs: CompiledScenario, table: ParamTable, *, seed: int, rows: bool = True,
+                  progress: Callable[[int], None] | None = None) -> Results:
+    """Run every row of the table. (It always records the per-threat and per-passage tables;
+    `rows` is for the engines' common signature.)"""
+    params = table.params()
+    records = []
+    for i, replication in enumerate(table.replication):
+        records.append(simulate_row(cs, params.row(i), seed, int(replication)))
+        if progress is not None:
+            progress(1)
+    return Results.from_replications(table, records)

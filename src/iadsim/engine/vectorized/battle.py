@@ -1,0 +1,94 @@
+"""Engagements for a block of replications, and the outcome of every passage.
+
+Every (replication, passage) with an engageable window is a *candidate*; battle_kernels.py plays
+them as MODEL.md's queues, each replication in strict time order, in compiled code. This module
+hands it the block's arrays and records what happened.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iadsim.engine.results import Results
+from iadsim.engine.rules import INF, KILLS, KINDS, LINKS, TRAINED, UNIT_COUNTS
+from iadsim.engine.vectorized import battle_kernels as kernels
+from iadsim.engine.vectorized.block import Block
+
+
+def fight(block: Block) -> kernels.Outcomes:
+    """Play every replication's engagements (compiled; see battle_kernels.py)."""
+    plan, par = block.plan, block.params
+    B, U, J, P = block.B, len(block.cs.units), len(block.threat_id), len(block.p_threat)
+    out = kernels.Outcomes(np.full((B, J), INF), np.full((B, J), -1, dtype=np.int64),
+                           np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
+                           np.zeros((B, P), dtype=np.int64), np.zeros((B, P), dtype=np.int8),
+                           np.full((B, P), -INF), np.zeros((B, P), dtype=bool))
+    if P == 0:  # no unit ever has a threat in its envelope (or there are no units)
+        return out
+    track_off, track_t, track_x, track_y, track_z = plan.tracks
+    kernels.play_block(
+        keys=block.rng.keys,
+        cand=kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
+                                block.p_threat, plan.passages["envelope"][block.p_static]),
+        threats=kernels.Threats(block.threat_id, block.threat_flight, block.t0, plan.track_end,
+                                track_off, track_t, track_x, track_y, track_z),
+        units=kernels.Units(
+            channels=par.channels, salvo=par.salvo, missiles=par.missiles,
+            sls=par.shoot_look_shoot, reliability=par.launch_reliability, pk=par.pk,
+            pk_factor=block.pk_factor,
+            trained=block.ready["fire_unit"][:, :, TRAINED] | block.automated,
+            untrained_factor=par.untrained_crew_factor,
+            destroyed_at=block.destroyed_at["fire_unit"], engagement_time=par.engagement_time,
+            acquisition_s=par.acquisition_time, missile_speed=par.missile_speed,
+            xyz=plan.unit_xyz, pk_lo=plan.pk_lo),
+        out=out)
+    return out
+
+
+def play(block: Block, rows: bool = True) -> Results:
+    """Play the block's engagements and record every row (MODEL.md)."""
+    return _record(block, fight(block), rows)
+
+
+def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
+    cs = block.cs
+    B, U = block.B, len(cs.units)
+    killer = np.where(block.active, battle.killer, -1)
+    counts = battle.counts.copy()
+    counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
+                                   minlength=B * U).reshape(B, U)
+    # the first broken link of every passage that failed
+    cand = kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
+                              block.p_threat, block.p_static)
+    link = np.empty(block.windows.hi.shape, dtype=np.int8)
+    counted = np.empty(block.windows.hi.shape, dtype=bool)
+    links = np.zeros((B, len(LINKS)), dtype=np.int32)
+    kernels.first_broken_links(cand=cand, windows=block.windows, out=battle, link=link,
+                               counted=counted, links=links)
+    if not rows:  # the long tables are wanted only when rows are written
+        counted, active = np.zeros_like(counted), np.zeros_like(block.active)
+    else:
+        active = block.active
+    tb, tj = np.nonzero(active)
+    row = np.arange(B, dtype=np.int64)
+    passage_table = kernels.passage_rows(counted=counted, reps=row, active=block.active,
+                                         p_threat=block.p_threat, p_unit=block.p_unit, link=link,
+                                         p_lo=block.windows.lo, p_hi=block.windows.hi)
+    destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s for k in KINDS], axis=1)
+    return Results(
+        info=None, table=None, unit_counts=counts.astype(np.int32),  # type: ignore[arg-type]
+        threats=block.active.sum(axis=1).astype(np.int32),
+        killed=(killer >= 0).sum(axis=1).astype(np.int32), links=links, destroyed=destroyed,
+        threat_rows={"row": tb.astype(np.int64), "threat": _rank(tb).astype(np.int32),
+                     "flight": block.threat_flight[tj].astype(np.int32),
+                     "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
+                     "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
+                                             np.nan)},
+        passage_rows=dict(zip(("row", "threat", "unit", "link", "entry_s", "exit_s"),
+                              passage_table, strict=True)))
+
+
+def _rank(rows: np.ndarray) -> np.ndarray:
+    """0, 1, 2, … within each run of equal values of a sorted array."""
+    start = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
+    return np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))

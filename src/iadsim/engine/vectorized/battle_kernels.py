@@ -1,0 +1,360 @@
+"""The engagement event loop of the vectorized engine, and each passage's first broken link,
+compiled with Numba.
+
+Each replication of a block is played as MODEL.md's queueing system in strict time order: the
+next event is the earliest head candidate over all units (a unit's head is its FCFS first —
+earliest engageable, behind those already waiting after a miss — and it acts at max(engageable
+since, first free channel)). Before a unit's head acts, its queue is settled: candidates whose
+threat is dead, whose unit is out of missiles, or which the engage-at-most-once rule blocks
+retire, and those that missed their window move on to the next one. Randomness is addressed
+(counter_rng.uniform_at), so the order in which replications are played does not matter.
+
+Events at the same time are played in the order (engageable since, time of joining the queue,
+unit, passage); of two kills resolving at the same time, the one played first is credited.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from iadsim.engine import distributions
+from iadsim.engine.rules import (
+    ABORTED,
+    CAPACITY,
+    ENGAGEMENTS,
+    INF,
+    KILL,
+    LAUNCH_FAILURES,
+    LAUNCHES,
+    LINK_OF_OUTCOME,
+    MISS,
+    MISSES,
+    MISSILES_FIRED,
+    NO_LAUNCH,
+)
+from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
+
+
+class Candidates(NamedTuple):
+    """The block's passages as the battle sees them."""
+
+    win_lo: np.ndarray  # (B, P, W) float: engageable windows in time order, inf padding
+    win_hi: np.ndarray  # (B, P, W) float
+    unit: np.ndarray  # (P,) int64
+    threat: np.ndarray  # (P,) int64
+    envelope: np.ndarray  # (P,) int64: the envelope interval's number (an address word)
+
+
+class Threats(NamedTuple):
+    """The block's threats and their routes."""
+
+    ident: np.ndarray  # (J,) uint64: the address word of each threat
+    flight: np.ndarray  # (J,) int64
+    t0: np.ndarray  # (B, J) float: start time
+    track_end: np.ndarray  # (F,) float: the route's duration, per flight
+    track_off: np.ndarray  # (F + 1,) int64: where each flight's waypoints start in …
+    track_t: np.ndarray  # (N,) float: … the waypoint times and positions
+    track_x: np.ndarray  # (N,) float
+    track_y: np.ndarray  # (N,) float
+    track_z: np.ndarray  # (N,) float
+
+
+class Units(NamedTuple):
+    """The fire units, per replication (the parameters of each row)."""
+
+    channels: np.ndarray  # (B, U) int64
+    salvo: np.ndarray  # (B, U) int64
+    missiles: np.ndarray  # (B, U) int64: ready rounds at the start
+    sls: np.ndarray  # (B, U) bool: shoot-look-shoot
+    reliability: np.ndarray  # (B, U) float: launch reliability
+    pk: np.ndarray  # (B, U, F) float: by flight
+    pk_factor: np.ndarray  # (B, U, Gk) float: electronic attack, per pk segment
+    trained: np.ndarray  # (B, U) bool: crew trained (or automated command)
+    untrained_factor: np.ndarray  # (B,) float
+    destroyed_at: np.ndarray  # (B, U) float
+    engagement_time: np.ndarray  # (B, U, 4) float: distribution (code, a, b, c)
+    acquisition_s: np.ndarray  # (B, U) float: for the flyout engagement time …
+    missile_speed: np.ndarray  # (B, U) float
+    xyz: np.ndarray  # (U, 3) float: … and the unit's position
+    pk_lo: np.ndarray  # (Gk,) float: where each pk segment starts
+
+
+class Outcomes(NamedTuple):
+    """What the battle fills in."""
+
+    kill_time: np.ndarray  # (B, J) float: inf if not killed
+    killer: np.ndarray  # (B, J) int64: −1 if none
+    counts: np.ndarray  # (B, len(UNIT_COUNTS), U) int64
+    n_engaged: np.ndarray  # (B, P) int64: engagements of the passage
+    last_outcome: np.ndarray  # (B, P) int8: rules.NO_ENGAGEMENT … KILL of its last one
+    last_resolution: np.ndarray  # (B, P) float: when its last engagement resolved
+    skipped: np.ndarray  # (B, P) bool: blocked by the engage-at-most-once rule
+
+
+class Queue(NamedTuple):
+    """Scratch of one replication's candidates, grouped by unit (reused across
+    replications)."""
+
+    first: np.ndarray  # (U + 1,) int64: unit u's candidates are first[u] … first[u + 1] − 1
+    passage: np.ndarray  # (P,) int64
+    threat: np.ndarray  # (P,) int64
+    live: np.ndarray  # (P,) bool
+    window: np.ndarray  # (P,) int64: its current window
+    ready_from: np.ndarray  # (P,) float: engageable since
+    queued: np.ndarray  # (P,) int64: tick at which it joined the queue
+
+@numba.njit(cache=True, inline="always")
+def _interp(x, xp, fp):
+    """np.interp at one point, by NumPy's formula, without allocating."""
+    n = len(xp)
+    if x < xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    j = np.searchsorted(xp, x, side="right") - 1  # xp[j] <= x < xp[j + 1]
+    if xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    y = slope * (x - xp[j]) + fp[j]
+    if math.isnan(y):
+        y = slope * (x - xp[j + 1]) + fp[j + 1]
+        if math.isnan(y) and fp[j] == fp[j + 1]:
+            y = fp[j]
+    return y
+
+
+@numba.njit(cache=True)
+def _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls, engaged, n_engaged, skipped,
+            kill_time):
+    """Retire or move on the live candidates of unit u (one replication: lo_b, hi_b are its
+    windows (P, W), the rest its state); returns (head position or −1, the next free tick)."""
+    W = lo_b.shape[1]
+    head, steps = -1, 0
+    for c in range(q.first[u], q.first[u + 1]):
+        if not q.live[c]:
+            continue
+        p, j = q.passage[c], q.threat[c]
+        if not sls[u] and engaged[j, u]:
+            if n_engaged[p] == 0:
+                skipped[p] = True
+            q.live[c] = False
+            continue
+        start = max(q.ready_from[c], next_free[u])
+        if kill_time[j] <= start or missiles[u] <= 0:
+            q.live[c] = False
+            continue
+        i = 0
+        while start > hi_b[p, q.window[c]]:  # its window passed before a channel freed
+            i += 1
+            hi = hi_b[p, q.window[c]]
+            nlo = lo_b[p, q.window[c] + 1] if q.window[c] + 1 < W else INF
+            q.window[c] = min(q.window[c] + 1, W - 1)
+            if nlo != hi:  # a window that does not touch the last one: rejoin the queue
+                q.ready_from[c] = nlo
+                q.queued[c] = tick + i
+            start = max(q.ready_from[c], next_free[u])
+            if not (nlo < INF and kill_time[j] > start):
+                q.live[c] = False
+                break
+        steps = max(steps, i)
+        if q.live[c] and (head < 0 or q.ready_from[c] < q.ready_from[head] or (
+                q.ready_from[c] == q.ready_from[head] and q.queued[c] < q.queued[head])):
+            head = c
+    return head, tick + steps + 1
+
+
+@numba.njit(cache=True)
+def play_block(keys, cand, threats, units, out):
+    """Play every replication of a block (Candidates, Threats, Units); fills `out`
+    (Outcomes)."""
+    B, P, W = cand.win_lo.shape
+    U, J = units.channels.shape[1], threats.ident.shape[0]
+    cmax = max(1, units.channels.max())
+    n_pk = len(units.pk_lo)
+    # scratch, reused by every replication: candidates (at most P), grouped by unit
+    q = Queue(np.empty(U + 1, np.int64), np.empty(P, np.int64), np.empty(P, np.int64),
+              np.empty(P, np.bool_), np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64))
+    fill = np.empty(U, np.int64)
+    free_at, next_free = np.empty((U, cmax)), np.empty(U)
+    missiles, engaged, head = np.empty(U, np.int64), np.empty((J, U), np.bool_), \
+        np.empty(U, np.int64)
+    for b in range(B):
+        key = keys[b]
+        lo_b, hi_b = cand.win_lo[b], cand.win_hi[b]
+        n_engaged_b, skipped_b = out.n_engaged[b], out.skipped[b]
+        kill_b, sls_b, channels_b = out.kill_time[b], units.sls[b], units.channels[b]
+        # the candidates: passages with a window, grouped by unit (in passage order)
+        q.first[:] = 0
+        for p in range(P):
+            if lo_b[p, 0] < INF:
+                q.first[cand.unit[p] + 1] += 1
+        for u in range(U):
+            q.first[u + 1] += q.first[u]
+            fill[u] = q.first[u]
+        for p in range(P):
+            if lo_b[p, 0] < INF:
+                c = fill[cand.unit[p]]
+                fill[cand.unit[p]] += 1
+                q.passage[c], q.threat[c], q.ready_from[c] = p, cand.threat[p], lo_b[p, 0]
+                q.live[c], q.window[c], q.queued[c] = True, 0, 0
+        for u in range(U):
+            free_at[u, :] = INF
+            free_at[u, :channels_b[u]] = -INF
+            next_free[u] = -INF if channels_b[u] > 0 else INF
+        missiles[:] = units.missiles[b]
+        engaged[:] = False
+        tick = 1
+        for u in range(U):
+            head[u], tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b, engaged,
+                                    n_engaged_b, skipped_b, kill_b)
+        while True:
+            # the earliest head over all units; a head whose threat died meanwhile retires
+            best, best_start = -1, INF
+            for u in range(U):
+                h = head[u]
+                while h >= 0 and kill_b[q.threat[h]] <= max(q.ready_from[h], next_free[u]):
+                    h, tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b,
+                                      engaged, n_engaged_b, skipped_b, kill_b)
+                    head[u] = h
+                if h < 0:
+                    continue
+                start = max(q.ready_from[h], next_free[u])
+                if best < 0 or start < best_start or (start == best_start and (
+                        q.ready_from[h] < q.ready_from[best] or (
+                            q.ready_from[h] == q.ready_from[best] and
+                            q.queued[h] < q.queued[best]))):
+                    best, best_start = h, start
+            if best < 0:
+                break
+            c, t = best, best_start
+            p, j = q.passage[c], q.threat[c]
+            u = cand.unit[p]
+            # start the engagement
+            k = n_engaged_b[p]
+            fired = min(units.salvo[b, u], missiles[u])
+            missiles[u] -= fired
+            out.counts[b, ENGAGEMENTS, u] += 1
+            out.counts[b, MISSILES_FIRED, u] += fired
+            f = threats.flight[j]
+            address = (threats.ident[j], np.uint64(u), np.uint64(cand.envelope[p]), np.uint64(k))
+            code, x, y, z = units.engagement_time[b, u]
+            if code == distributions.FLYOUT:  # acquisition, then flyout to the range at launch
+                s, e = threats.track_off[f], threats.track_off[f + 1]
+                since = t - threats.t0[b, j]
+                distance = math.sqrt(
+                    (_interp(since, threats.track_t[s:e], threats.track_x[s:e]) -
+                     units.xyz[u, 0]) ** 2 +
+                    (_interp(since, threats.track_t[s:e], threats.track_y[s:e]) -
+                     units.xyz[u, 1]) ** 2 +
+                    (_interp(since, threats.track_t[s:e], threats.track_z[s:e]) -
+                     units.xyz[u, 2]) ** 2)
+                duration = units.acquisition_s[b, u] + distance / units.missile_speed[b, u]
+            else:
+                duration = distributions.quantile(int(code), x, y, z,
+                                                  uniform_at(key, ENGAGE_TIME, address))
+            resolve = t + duration
+            ch = np.argmin(free_at[u])
+            free_at[u, ch] = resolve
+            next_free[u] = free_at[u].min()
+            engaged[j, u] = True
+            n_engaged_b[p] = k + 1
+            out.last_resolution[b, p] = resolve
+            aborted = units.destroyed_at[b, u] <= resolve
+            crew = 1.0 if units.trained[b, u] else units.untrained_factor[b]
+            g = min(max(np.searchsorted(units.pk_lo, resolve, side="right") - 1, 0), n_pk - 1)
+            p_launch = min(1.0, units.reliability[b, u] * crew)
+            p_kill = min(1.0, units.pk[b, u, f] * crew * units.pk_factor[b, u, g])
+            in_time = resolve <= threats.t0[b, j] + threats.track_end[f]
+            n_launched, n_kills = 0, 0
+            for m in range(fired):
+                draw = address + (np.uint64(m),)
+                if uniform_at(key, LAUNCH, draw) < p_launch:
+                    n_launched += 1
+                    if uniform_at(key, KILL_DRAW, draw) < p_kill and in_time:
+                        n_kills += 1
+            if aborted:
+                n_launched, n_kills = 0, 0
+            else:
+                out.counts[b, LAUNCH_FAILURES, u] += fired - n_launched
+            out.counts[b, LAUNCHES, u] += n_launched
+            out.counts[b, MISSES, u] += n_launched - n_kills
+            kill = not aborted and n_kills > 0
+            out.last_outcome[b, p] = ABORTED if aborted else KILL if kill else \
+                MISS if n_launched > 0 else NO_LAUNCH
+            if kill and resolve < kill_b[j]:  # the kill goes to the first to resolve (at
+                # equal times, to the one that started first: it was scheduled first)
+                kill_b[j] = resolve
+                out.killer[b, j] = u
+            q.live[c] = False
+            if sls_b[u] and not aborted and not kill:  # shoot-look-shoot: rejoin the queue
+                for w in range(W):
+                    if hi_b[p, w] >= resolve:
+                        q.window[c] = w
+                        q.ready_from[c] = max(resolve, lo_b[p, w])
+                        q.queued[c] = tick
+                        tick += 1
+                        q.live[c] = True
+                        break
+            head[u], tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b, engaged,
+                                    n_engaged_b, skipped_b, kill_b)
+
+
+@numba.njit(cache=True)
+def first_broken_links(cand, windows, out, link, counted, links):
+    """MODEL.md's first broken link of every passage into link (B, P), whether the passage
+    counts (it failed on its own: not credited with the kill, not cut short by another unit's
+    kill, not blocked by the engage-at-most-once rule) into counted, and per replication the
+    counts of each link over counted passages into links (B, len(LINKS)). `windows` is the
+    chain's Windows, `out` the battle's Outcomes."""
+    B, P = windows.hi.shape
+    for b in range(B):
+        for p in range(P):
+            j, u = cand.threat[p], cand.unit[p]
+            if out.n_engaged[b, p] > 0:  # the last engagement decides
+                k = LINK_OF_OUTCOME[out.last_outcome[b, p]]
+            else:  # the first of the cumulative links that never held
+                k = CAPACITY
+                for i in range(windows.link_held.shape[2]):
+                    if not windows.link_held[b, p, i]:
+                        k = i
+                        break
+            link[b, p] = k
+            kt = out.kill_time[b, j]
+            credited = out.killer[b, j] == u and kt == out.last_resolution[b, p] and \
+                out.last_outcome[b, p] == KILL
+            cut = kt <= max(windows.hi[b, p], out.last_resolution[b, p])
+            counted[b, p] = windows.valid[b, p] and not credited and not cut and \
+                not out.skipped[b, p]
+            if counted[b, p]:
+                links[b, k] += 1
+
+
+@numba.njit(cache=True)
+def passage_rows(counted, reps, active, p_threat, p_unit, link, p_lo, p_hi):
+    """The per-passage table of the counted passages, in (replication, passage) order:
+    replication, threat (its rank among the replication's active threats), unit, link, entry
+    and exit times."""
+    n = 0
+    for b in range(counted.shape[0]):
+        for p in range(counted.shape[1]):
+            n += counted[b, p]
+    replication, threat = np.empty(n, reps.dtype), np.empty(n, np.int32)
+    unit, first_link = np.empty(n, np.int32), np.empty(n, np.int8)
+    entry, exit_ = np.empty(n), np.empty(n)
+    rank = np.empty(active.shape[1], np.int32)
+    r = 0
+    for b in range(counted.shape[0]):
+        k = 0
+        for j in range(active.shape[1]):
+            rank[j] = k
+            k += active[b, j]
+        for p in range(counted.shape[1]):
+            if counted[b, p]:
+                replication[r], threat[r], unit[r] = reps[b], rank[p_threat[p]], p_unit[p]
+                first_link[r], entry[r], exit_[r] = link[b, p], p_lo[b, p], p_hi[b, p]
+                r += 1
+    return replication, threat, unit, first_link, entry, exit_

@@ -1,0 +1,97 @@
+"""What the vectorized engine computes once per run: the chance-free arrays of a scenario's
+structure — time segments, wiring, routes, and the static items of the kill chain."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iadsim.compile import CompiledScenario
+from iadsim.engine.rules import INF
+from iadsim.geometry import intersect
+
+DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
+_CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
+# windows) arrays, estimated as replications × items × segments
+
+
+class Plan:
+    """Chance-free arrays of a compiled scenario: segments, wiring, routes and static items.
+    Electronic-attack windows cut time into segments whether or not a row switches them on."""
+
+    def __init__(self, cs: CompiledScenario):
+        self.cs = cs
+        points = {0.0, cs.duration_s, INF}
+        points.update(s.time_s for s in cs.strikes if s.time_s <= cs.duration_s)
+        for a in cs.attacks:
+            points.update(t for t in (a.start_s, a.end_s) if 0.0 <= t < INF)  # even past the end:
+            # an attack still disables a unit, or cuts a pk, for engagements resolving then
+        edges = np.array(sorted(points))
+        # the kill chain lives in [0, duration]; kills may resolve later (for the pk lookup)
+        self.pk_lo, pk_hi = edges[:-1], edges[1:]
+        self.seg_lo, self.seg_hi = self.pk_lo[self.pk_lo < cs.duration_s], \
+            pk_hi[self.pk_lo < cs.duration_s]
+        self.counts = {kind: cs.count(kind) for kind in ("sensor", "command_post", "fire_unit")}
+        # attack a is on in segment g (and pk segment g), and which entities it targets
+        self.attack_on = self._active(self.seg_lo, self.seg_hi)
+        self.attack_on_pk = self._active(self.pk_lo, pk_hi)
+        self.targets = {k: np.zeros((len(cs.attacks), n), dtype=bool)
+                        for k, n in self.counts.items()}
+        for i, a in enumerate(cs.attacks):
+            for t in a.targets:
+                self.targets[t.kind][i, t.index] = True
+        self.sensor_cp = np.array([s.command_post for s in cs.sensors], dtype=np.int64)
+        units = cs.units  # float and int64 arrays: the compiled loops are built for those
+        self.unit_cp = np.array([u.command_post for u in units], dtype=np.int64)
+        self.unit_radar = np.array([u.fire_control_radar for u in units], dtype=np.int64)
+        self.unit_xyz = np.array([u.xyz for u in units], dtype=float).reshape(len(units), 3)
+        self.track_end = np.array([f.track.duration_s for f in cs.flights], dtype=float)
+        tracks = [f.track for f in cs.flights]  # every flight's waypoints, and where each starts
+        self.tracks = (np.cumsum([0] + [len(t.t) for t in tracks], dtype=np.int64),
+                       *(np.concatenate([getattr(t, a) for t in tracks] or [np.zeros(0)],
+                                        dtype=float) for a in "txyz"))
+        self.search_items = self._search_items()
+        self.passages, self.acq = self._passages()
+
+    def _active(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Whether attack a's window covers segment g, (attacks, segments)."""
+        return np.array([[(a.start_s <= s) and (e <= a.end_s) for s, e in zip(lo, hi, strict=True)]
+                         for a in self.cs.attacks], dtype=bool).reshape(len(self.cs.attacks),
+                                                                        len(lo))
+
+    def _search_items(self) -> dict[str, np.ndarray]:
+        """(flight, search sensor, coverage interval) of every possible search detection."""
+        rows = [(f, s, i, a, b) for f in range(len(self.cs.flights))
+                for s, sensor in enumerate(self.cs.sensors)
+                if sensor.role == "search" and sensor.command_post >= 0
+                for i, (a, b) in enumerate(self.cs.coverage[f, s])]
+        cols = np.array(rows, dtype=float).reshape(len(rows), 5)
+        return {"flight": cols[:, 0].astype(np.int64), "sensor": cols[:, 1].astype(np.int64),
+                "interval": cols[:, 2].astype(np.int64), "a": cols[:, 3], "b": cols[:, 4]}
+
+    def _passages(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Every (flight, unit, envelope interval), and the sub-intervals over which fire
+        control may acquire in it (the envelope, or its part inside the radar's coverage)."""
+        rows, acq = [], []
+        for f in range(len(self.cs.flights)):
+            for u, unit in enumerate(self.cs.units):
+                for e, (a, b) in enumerate(self.cs.envelope[f, u]):
+                    p = len(rows)
+                    rows.append((f, u, e, a, b))
+                    subs = [(a, b)] if unit.guidance == "infrared" else \
+                        intersect([(a, b)], self.cs.coverage[f, unit.fire_control_radar])
+                    acq += [(p, k, lo, hi) for k, (lo, hi) in enumerate(subs)]
+        p_cols = np.array(rows, dtype=float).reshape(len(rows), 5)
+        a_cols = np.array(acq, dtype=float).reshape(len(acq), 4)
+        passages = {"flight": p_cols[:, 0].astype(np.int64), "unit": p_cols[:, 1].astype(np.int64),
+                    "envelope": p_cols[:, 2].astype(np.int64), "a": p_cols[:, 3],
+                    "b": p_cols[:, 4]}
+        return passages, {"passage": a_cols[:, 0].astype(np.int64),
+                          "k": a_cols[:, 1].astype(np.int64), "a": a_cols[:, 2],
+                          "b": a_cols[:, 3]}
+
+    def block_size(self) -> int:
+        """Replications per block, so that the per-passage window arrays stay moderate."""
+        per_flight = max((f.count for f in self.cs.flights), default=1)
+        items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * per_flight
+        per_rep = items * len(self.seg_lo)
+        return int(np.clip(_CELLS_PER_BLOCK // per_rep, 64, DEFAULT_BLOCK))

@@ -1,0 +1,669 @@
+"""The parameter space: every value an analyst may vary, by a stable path.
+
+A scenario's *structure* (entities, positions, routes, envelopes, the times of strikes and of
+electronic-attack windows) is compiled once (compile.py). Everything else is a *parameter*:
+readiness probabilities, orders, authority, delays, pk, magazines, doctrine, electronic-attack
+effects, strike odds. Each parameter has a path such as `fire_units.s300-1.readiness.connected`
+and a slot in a flat vector of numbers, a *point*; categorical values (authority, a distribution
+family, on/off) are stored as their index. A group path (`groups.radars.readiness.emitting`)
+sets the value of every member that has the parameter; `fire_units.X.pk` sets every class.
+
+A profile is a list of values for paths, applied to the scenario's own values. A parameter table
+(`ParamTable`) gives each row to run a replication index and a point; engines read a block of
+rows as `Params`, arrays whose first dimension is the row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from iadsim.compile import entities, local_frame, select, strike_key
+from iadsim.engine import distributions as dist
+from iadsim.engine.rules import AUTHORITIES, FACTORS, KINDS
+from iadsim.scenario.load import Problem, ScenarioError
+from iadsim.scenario.schema import READINESS_FACTORS, THREAT_CLASSES, Scenario
+
+COLLECTION = {"sensor": "sensors", "command_post": "command_posts", "fire_unit": "fire_units"}
+DURATION_FIELDS = ("decision_delay", "engagement_time")
+
+
+class ParameterError(ValueError):
+    """A parameter path or value that cannot be used; `problems` lists every one found."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One named input of the model: its path, where its value lives, and what it accepts."""
+
+    path: str
+    slot: int
+    kind: str  # probability, nonnegative, positive, rate, count, bool or choice
+    low: float = 0.0
+    high: float = math.inf
+    choices: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()  # choices this parameter does not accept
+    description: str = ""
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values, said for a person."""
+        if self.kind == "choice":
+            return " | ".join(c for c in self.choices if c not in self.excluded)
+        if self.kind == "bool":
+            return "true | false"
+        if self.kind == "count":
+            return f"integer ≥ {self.low:g}"
+        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
+        return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}]"
+
+    def encode(self, value: Any) -> float:
+        """The value as stored in a point; raises ValueError saying what was expected."""
+        if self.kind == "choice":
+            if isinstance(value, str) and value in self.choices and value not in self.excluded:
+                return float(self.choices.index(value))
+            raise ValueError(f"expected one of {self.allowed.replace(' |', ',')} (got {value!r})")
+        if self.kind == "bool":
+            if isinstance(value, (bool, np.bool_)):
+                return float(value)
+            raise ValueError(f"expected true or false (got {value!r})")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
+        x = float(value)
+        if math.isnan(x) or not self.low <= x <= self.high or (
+                self.kind == "positive" and x == 0) or (math.isinf(x) and self.kind != "rate"):
+            raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
+        if self.kind == "count" and x != int(x):
+            raise ValueError(f"expected a whole number (got {value!r})")
+        return x
+
+    def encode_column(self, values: Any) -> np.ndarray:
+        """A column of values as stored (vectorized encode); raises ValueError naming the
+        first bad row."""
+        values = np.asarray(values)
+        if self.kind == "choice" or values.dtype.kind in "OUS":
+            return np.array([self.encode(v.item() if hasattr(v, "item") else v)
+                             for v in values], dtype=float) if self.kind == "choice" else \
+                self._bad(values, np.ones(len(values), dtype=bool))
+        if values.dtype.kind == "b":
+            if self.kind != "bool":
+                return self._bad(values, np.ones(len(values), dtype=bool))
+            return values.astype(float)
+        x = values.astype(float)
+        if self.kind == "bool":
+            bad = (x != 0) & (x != 1)
+        else:
+            bad = np.isnan(x) | (x < self.low) | (x > self.high)
+            bad |= (x == 0) if self.kind == "positive" else False
+            bad |= np.isinf(x) if self.kind != "rate" else False
+            bad |= (x != np.floor(x)) if self.kind == "count" else False
+        return self._bad(values, bad) if bad.any() else x
+
+    def _bad(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        i = int(np.flatnonzero(bad)[0])
+        expected = "true or false (or 0/1)" if self.kind == "bool" else \
+            f"a whole number, {self.allowed}" if self.kind == "count" else \
+            f"a number in {self.allowed}"
+        raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
+
+    def decode(self, x: float) -> Any:
+        """The stored number as the value a scenario file writes."""
+        if self.kind == "choice":
+            return self.choices[int(x)]
+        if self.kind == "bool":
+            return bool(x)
+        if self.kind == "count":
+            return int(x)
+        return float(x)
+
+
+class Params(NamedTuple):
+    """Parameter values of a block of rows, as arrays whose first dimension B is the row. The
+    readiness tables hold a probability of 1 for factors that do not act on a kind."""
+
+    ready_sensor: np.ndarray  # (B, S, 5) float, READINESS_FACTORS
+    ready_command_post: np.ndarray  # (B, C, 5)
+    ready_fire_unit: np.ndarray  # (B, U, 5)
+    detect_rate: np.ndarray  # (B, S)
+    orders_prob: np.ndarray  # (B, C)
+    authority: np.ndarray  # (B, C) int64, rules.AUTHORITIES
+    report_delay: np.ndarray  # (B, C)
+    decision_delay: np.ndarray  # (B, C, 4): distribution code, a, b, c
+    autonomous_delay: np.ndarray  # (B, C)
+    acquire_rate: np.ndarray  # (B, U)
+    pk: np.ndarray  # (B, U, F) by flight
+    launch_reliability: np.ndarray  # (B, U)
+    salvo: np.ndarray  # (B, U) int64
+    missiles: np.ndarray  # (B, U) int64
+    channels: np.ndarray  # (B, U) int64
+    shoot_look_shoot: np.ndarray  # (B, U) bool
+    engagement_time: np.ndarray  # (B, U, 4): distribution code (FLYOUT: default), a, b, c
+    acquisition_time: np.ndarray  # (B, U)
+    missile_speed: np.ndarray  # (B, U)
+    attack_active: np.ndarray  # (B, A) bool
+    detect_factor: np.ndarray  # (B, A)
+    link_cut_prob: np.ndarray  # (B, A)
+    disable_prob: np.ndarray  # (B, A)
+    pk_factor: np.ndarray  # (B, A)
+    p_destroy: np.ndarray  # (B, K) per strike
+    untrained_crew_factor: np.ndarray  # (B,)
+
+    def readiness(self, kind: str) -> np.ndarray:
+        """The readiness table of one kind of entity."""
+        return {"sensor": self.ready_sensor, "command_post": self.ready_command_post,
+                "fire_unit": self.ready_fire_unit}[kind]
+
+    def row(self, b: int) -> Params:
+        """One row's values (the first dimension dropped), for engines that run one at a time."""
+        return Params(*(a[b] for a in self))
+
+
+_DTYPES = {"authority": np.int64, "salvo": np.int64, "missiles": np.int64,
+           "channels": np.int64, "shoot_look_shoot": np.bool_, "attack_active": np.bool_}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A value for a path, and where it was written (for error messages and sources)."""
+
+    path: str
+    value: Any
+    origin: tuple[str | int, ...] | None = None  # path in the scenario file
+
+
+@dataclass
+class ParameterSpace:
+    """Every parameter of one scenario, the scenario's own values, and its profiles."""
+
+    scenario: Scenario
+    parameters: list[Parameter] = field(default_factory=list)
+    by_path: dict[str, Parameter] = field(default_factory=dict)
+    base: Any = field(default_factory=list)  # the scenario's own point (an array once built)
+    origin: list[tuple[str | int, ...] | str | None] = field(default_factory=list)
+    _layout: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    _durations: dict[str, np.ndarray] = field(default_factory=dict)  # field path → slots
+    _profiles: dict[str, Point] = field(default_factory=dict)
+
+    # --- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, scenario: Scenario) -> ParameterSpace:
+        """The parameter space of a scenario, with its own values as the base point (no
+        geometry is needed)."""
+        space = cls(scenario)
+        space._declare()
+        space.base = np.array(space.base, dtype=float)
+        return space
+
+    def _add(self, path: str, kind: str, value: Any, origin: Any, **limits: Any) -> int:
+        low, high = {"probability": (0.0, 1.0), "count": (limits.pop("minimum", 1), math.inf),
+                     "choice": (0.0, math.inf), "bool": (0.0, 1.0)}.get(kind, (0.0, math.inf))
+        p = Parameter(path, len(self.parameters), kind, low, high, **limits)
+        self.parameters.append(p)
+        self.by_path[path] = p
+        missing = isinstance(value, float) and math.isnan(value)  # not of this family
+        self.base.append(math.nan if missing else p.encode(value))
+        self.origin.append(origin)
+        return p.slot
+
+    def _declare(self) -> None:
+        sc = self.scenario
+        flights = [*sc.threats, *sc.streams]  # in the compiled order
+        ready = _resolved_readiness(sc)
+        # the engine arrays and, per cell, the slot that fills it (−1: the fill value)
+        S, C, U = len(sc.sensors), len(sc.command_posts), len(sc.fire_units)
+        F, A, K = len(flights), len(sc.electronic_attack), len(sc.strikes)
+        lay = {name: np.full(shape, -1, dtype=np.int64) for name, shape in (
+            ("ready_sensor", (S, 5)), ("ready_command_post", (C, 5)), ("ready_fire_unit", (U, 5)),
+            ("detect_rate", (S,)), ("orders_prob", (C,)), ("authority", (C,)),
+            ("report_delay", (C,)), ("decision_delay", (C, 4)), ("autonomous_delay", (C,)),
+            ("acquire_rate", (U,)), ("pk", (U, F)), ("launch_reliability", (U,)),
+            ("salvo", (U,)), ("missiles", (U,)), ("channels", (U,)), ("shoot_look_shoot", (U,)),
+            ("engagement_time", (U, 4)), ("acquisition_time", (U,)), ("missile_speed", (U,)),
+            ("attack_active", (A,)), ("detect_factor", (A,)), ("link_cut_prob", (A,)),
+            ("disable_prob", (A,)), ("pk_factor", (A,)), ("p_destroy", (K,)),
+            ("untrained_crew_factor", ()))}
+        fill = {"ready_sensor": 1.0, "ready_command_post": 1.0, "ready_fire_unit": 1.0,
+                "acquire_rate": 0.0}
+
+        lay["untrained_crew_factor"][()] = self._add(
+            "untrained_crew_factor", "probability", sc.untrained_crew_factor,
+            ("untrained_crew_factor",), description="Multiplies pk and launch reliability of "
+            "untrained crews.")
+        for kind in KINDS:
+            table = lay[f"ready_{kind}"]
+            for i, e in enumerate(entities(sc, kind)):
+                for f in FACTORS[kind]:
+                    name = READINESS_FACTORS[f]
+                    value, origin = ready[kind][i][f]
+                    table[i, f] = self._add(f"{COLLECTION[kind]}.{e.id}.readiness.{name}",
+                                            "probability", value, origin)
+        for i, s in enumerate(sc.sensors):
+            at = ("sensors", i)
+            lay["detect_rate"][i] = self._add(f"sensors.{s.id}.detect_rate", "rate",
+                                              s.detect_rate, (*at, "detect_rate"))
+        for i, c in enumerate(sc.command_posts):
+            at, p = ("command_posts", i), f"command_posts.{c.id}"
+            lay["orders_prob"][i] = self._add(f"{p}.orders_prob", "probability", c.orders_prob,
+                                              (*at, "orders_prob"))
+            lay["authority"][i] = self._add(f"{p}.authority", "choice", c.authority,
+                                            (*at, "authority"), choices=AUTHORITIES)
+            lay["report_delay"][i] = self._add(f"{p}.report_delay_s", "nonnegative",
+                                               c.report_delay_s, (*at, "report_delay_s"))
+            lay["decision_delay"][i] = self._duration(f"{p}.decision_delay", c.decision_delay,
+                                                      (*at, "decision_delay"))
+            lay["autonomous_delay"][i] = self._add(
+                f"{p}.autonomous_delay_s", "nonnegative", c.autonomous_delay_s,
+                (*at, "autonomous_delay_s"))
+        classes = [c for c in THREAT_CLASSES if any(f.threat_class == c for f in flights)]
+        for i, u in enumerate(sc.fire_units):
+            at, p = ("fire_units", i), f"fire_units.{u.id}"
+            pk_slot = {}
+            for c in classes:
+                value = u.pk.get(c, u.pk["default"]) if isinstance(u.pk, dict) else u.pk
+                origin = (*at, "pk", c) if isinstance(u.pk, dict) and c in u.pk else \
+                    (*at, "pk", "default") if isinstance(u.pk, dict) else (*at, "pk")
+                pk_slot[c] = self._add(f"{p}.pk.{c}", "probability", value, origin)
+            lay["pk"][i] = [pk_slot[f.threat_class] for f in flights]
+            for name, kind, key in (("launch_reliability", "probability", "launch_reliability"),
+                                    ("salvo", "count", "salvo"), ("channels", "count", "channels"),
+                                    ("acquisition_time_s", "nonnegative", "acquisition_time"),
+                                    ("missile_speed_mps", "positive", "missile_speed")):
+                lay[key][i] = self._add(f"{p}.{name}", kind, getattr(u, name), (*at, name))
+            lay["missiles"][i] = self._add(f"{p}.missiles", "count", u.missiles,
+                                           (*at, "missiles"), minimum=0)
+            lay["shoot_look_shoot"][i] = self._add(f"{p}.shoot_look_shoot", "bool",
+                                                   u.shoot_look_shoot, (*at, "shoot_look_shoot"))
+            if u.guidance == "infrared":
+                lay["acquire_rate"][i] = self._add(f"{p}.acquire_rate", "rate", u.acquire_rate,
+                                                   (*at, "acquire_rate"))
+            lay["engagement_time"][i] = self._duration(f"{p}.engagement_time", u.engagement_time,
+                                                       (*at, "engagement_time"))
+        for i, a in enumerate(sc.electronic_attack):
+            at, p = ("electronic_attack", i), f"electronic_attack.{a.id}"
+            lay["attack_active"][i] = self._add(f"{p}.active", "bool", True, None,
+                                                description="Whether the window acts at all.")
+            for name, kind in (("detect_factor", "nonnegative"), ("link_cut_prob", "probability"),
+                               ("disable_prob", "probability"), ("pk_factor", "nonnegative")):
+                lay[name][i] = self._add(f"{p}.{name}", kind, getattr(a, name), (*at, name))
+        for i, s in enumerate(sc.strikes):
+            lay["p_destroy"][i] = self._add(f"strikes.{strike_key(i, s.id)}.p_destroy",
+                                            "probability", s.p_destroy, ("strikes", i, "p_destroy"))
+        self._layout = {name: (idx, fill.get(name, 0.0)) for name, idx in lay.items()}
+
+    def _duration(self, path: str, value: Any, origin: tuple[str | int, ...]) -> np.ndarray:
+        """Slots of a duration field: its family, then each family parameter (NaN where the
+        family in force has no such parameter). Returns (code, value, mean, low, mode, high,
+        median, sigma) slots."""
+        code, *_ = dist.encode(value)
+        family = dist.FAMILIES[code]
+        flyout = path.endswith("engagement_time")
+        slots = [self._add(f"{path}.dist", "choice", family, origin, choices=dist.FAMILIES,
+                           excluded=() if flyout else ("flyout",))]
+        for name in _DURATION_NAMES:
+            x = getattr(value, name, None) if family != "fixed" else \
+                (value if isinstance(value, (int, float)) else value.value) if name == "value" \
+                else None
+            kind = "positive" if name in ("mean", "median") else "nonnegative"
+            slots.append(self._add(f"{path}.{name}", kind, math.nan if x is None else x,
+                                   origin if x is not None else None))
+        self._durations[path] = np.array(slots, dtype=np.int64)
+        return np.zeros(4, dtype=np.int64)  # filled from these slots row by row (_codes)
+
+    # --- paths --------------------------------------------------------------------------------
+
+    def expand(self, path: str) -> list[str]:
+        """The concrete paths a path sets: itself, a group's members that have the parameter,
+        or every class of a unit's pk. A duration field (`…decision_delay`) is one path."""
+        if path in self.by_path or path in self._durations:
+            return [path]
+        parts = path.split(".")
+        if parts[0] == "groups" and len(parts) >= 3:
+            group, rest = parts[1], ".".join(parts[2:])
+            if group not in self.scenario.groups:
+                raise ValueError(f"no group {group!r}; groups: "
+                                 f"{', '.join(self.scenario.groups) or 'none'}")
+            found = []
+            for member in self.scenario.groups[group]:
+                for kind in KINDS:
+                    try:
+                        found += self.expand(f"{COLLECTION[kind]}.{member}.{rest}")
+                    except ValueError:
+                        continue
+            if not found:
+                raise ValueError(f"no member of group {group!r} has the parameter {rest!r}")
+            return found
+        if parts[-1] == "pk":
+            below = [p.path for p in self.parameters if p.path.startswith(path + ".")]
+            if below:
+                return below
+        raise ValueError(self._unknown(path))
+
+    def _unknown(self, path: str) -> str:
+        import difflib
+
+        parts = path.split(".")
+        if len(parts) >= 3 and parts[0] in (*COLLECTION.values(), "threats", "streams",
+                                             "strikes", "electronic_attack"):
+            prefix = ".".join(parts[:2]) + "."
+            own = sorted(p.path for p in self.parameters if p.path.startswith(prefix))
+            if not own and parts[0] not in ("threats", "streams"):
+                return f"unknown parameter path {path!r}: no {parts[0]} entry {parts[1]!r}"
+            if parts[2] in _STRUCTURE:
+                return (f"{path!r} is structure, not a parameter: it shapes the geometry or "
+                        "the timeline; change it in the scenario file (a new compile)")
+        hint = difflib.get_close_matches(path, [*self.by_path, *self._durations], n=1)
+        return f"unknown parameter path {path!r}" + (f"; did you mean {hint[0]!r}?" if hint
+                                                     else "")
+
+    # --- points -------------------------------------------------------------------------------
+
+    def point(self, profile: str | None = None, values: Mapping[str, Any] | None = None
+              ) -> Point:
+        """The scenario's values, then a profile's, then `values` (path → value)."""
+        start = self.profile(profile) if profile is not None else \
+            Point("base", self.base, self.origin)
+        if not values:
+            return start
+        return self.apply(start, [Assignment(k, v) for k, v in values.items()],
+                          name=start.name)
+
+    def profile(self, name: str) -> Point:
+        """A profile's point (resolved once, then kept)."""
+        if name not in self._profiles:
+            if name not in self.scenario.profiles:
+                known = ", ".join(self.scenario.profiles) or "none"
+                raise ScenarioError([Problem(self.scenario.name, None, "profile",
+                                             f"no profile {name!r}; this scenario has: {known}")])
+            start = Point("base", self.base, self.origin)
+            self._profiles[name] = self.apply(start, profile_assignments(self.scenario, name),
+                                              name=name)
+        return self._profiles[name]
+
+    def apply(self, start: Point, assignments: Iterable[Assignment], name: str) -> Point:
+        """A new point: `start` with the assignments made in order. Every unknown path or bad
+        value is reported at once (ParameterError, or ScenarioError with file:line)."""
+        theta, origin = start.theta.copy(), list(start.origin)
+        problems: list[tuple[Assignment, str]] = []
+        for a in assignments:
+            try:
+                for slot, x in self._encode(a.path, a.value):
+                    theta[slot] = x
+                    origin[slot] = a.origin
+            except ValueError as exc:
+                problems.append((a, str(exc)))
+        for path, slots in self._durations.items():
+            message = _duration_problem(theta[slots])
+            if message:
+                problems.append((Assignment(path, None), f"{path}: {message}"))
+        if problems:
+            self._raise(problems)
+        return Point(name, theta, origin)
+
+    def _encode(self, path: str, value: Any) -> list[tuple[int, float]]:
+        """(slot, number) pairs that set `path` to `value`."""
+        return [pair for concrete in self.expand(path) for pair in (
+            self._encode_duration(concrete, value) if concrete in self._durations
+            else [(self.by_path[concrete].slot, self.by_path[concrete].encode(value))])]
+
+    def _encode_duration(self, path: str, value: Any) -> list[tuple[int, float]]:
+        flyout = path.endswith("engagement_time")
+        if value is None and flyout:
+            code, numbers = dist.FLYOUT, {}
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            code, numbers = dist.FIXED, {"value": float(value)}
+        elif isinstance(value, Mapping) and value.get("dist") in dist.FAMILIES[1:]:
+            family = value["dist"]
+            names = dist.PARAMETERS[family]
+            extra = set(value) - {"dist", *names}
+            if extra or set(names) - set(value):
+                raise ValueError(f"a {family} distribution has exactly: dist, "
+                                 f"{', '.join(names)}")
+            code = dist.FAMILIES.index(family)
+            numbers = {n: self.by_path[f"{path}.{n}"].encode(value[n]) for n in names}
+        else:
+            raise ValueError("expected a number of seconds or a distribution "
+                             "{dist: exponential, mean: …}" + (", or null (flyout)" if flyout
+                                                              else "") + f" (got {value!r})")
+        slots = self._durations[path]
+        return [(slots[0], float(code))] + [
+            (slot, numbers.get(name, math.nan)) for slot, name in zip(slots[1:], _DURATION_NAMES,
+                                                                     strict=True)]
+
+    def _raise(self, problems: list[tuple[Assignment, str]]) -> None:
+        source = getattr(self.scenario, "source", None)
+        if source is not None and any(a.origin for a, _ in problems):
+            raise ScenarioError([Problem(source.file, source.line(a.origin) if a.origin else
+                                         None, _dotted(a.origin) if a.origin else a.path, m)
+                                 for a, m in problems])
+        raise ParameterError([m if m.startswith(a.path) else f"{a.path}: {m}"
+                              for a, m in problems])
+
+    # --- engine arrays ------------------------------------------------------------------------
+
+    def arrays(self, theta: np.ndarray) -> Params:
+        """Params of rows of points, theta (B, parameters)."""
+        B = theta.shape[0]
+        out = {}
+        for name, (idx, fill) in self._layout.items():
+            values = theta[:, np.maximum(idx, 0)] if idx.size else np.zeros((B, *idx.shape))
+            if (idx < 0).any():
+                values = np.where(idx < 0, fill, values)
+            out[name] = values.astype(_DTYPES.get(name, np.float64))
+        for key, paths in (("decision_delay", [f"command_posts.{c.id}.decision_delay"
+                                               for c in self.scenario.command_posts]),
+                           ("engagement_time", [f"fire_units.{u.id}.engagement_time"
+                                                for u in self.scenario.fire_units])):
+            codes = np.zeros((B, len(paths), 4))
+            for i, path in enumerate(paths):
+                codes[:, i] = _codes(theta[:, self._durations[path]])
+            out[key] = codes
+        return Params(**out)
+
+    def names(self, point: Point) -> dict[str, Any]:
+        """The point's value of every parameter that applies to it, path → value."""
+        return {p.path: p.decode(point.theta[p.slot]) for p in self.parameters
+                if not math.isnan(point.theta[p.slot])}
+
+
+_DURATION_NAMES = ("value", "mean", "low", "mode", "high", "median", "sigma")
+_STRUCTURE = {"id", "type", "lat", "lon", "height_m", "range_km", "role", "command_post",
+              "fire_control_radar", "guidance", "unit_type", "min_range_km", "max_range_km",
+              "min_alt_m", "max_alt_m", "route", "count", "class", "rcs_m2", "speed_mps",
+              "start_s", "end_s", "rate_per_s", "time_s", "target", "targets"}
+
+
+def _codes(slots: np.ndarray) -> np.ndarray:
+    """(code, a, b, c) rows from duration slots (code, value, mean, low, mode, high, median,
+    sigma), (B, 8) → (B, 4)."""
+    code = slots[:, 0]
+    value, mean, low, mode, high, median, sigma = slots[:, 1:].T
+    a = np.select([code == dist.FIXED, code == dist.EXPONENTIAL, code == dist.LOGNORMAL],
+                  [value, mean, median], low)
+    b = np.select([code == dist.TRIANGULAR, code == dist.LOGNORMAL], [mode, sigma], 0.0)
+    c = np.where((code == dist.UNIFORM) | (code == dist.TRIANGULAR), high, 0.0)
+    out = np.stack([code, a, b, c], axis=1)
+    return np.where(np.isnan(out), 0.0, out)
+
+
+def _duration_problem(slots: np.ndarray) -> str | None:
+    """What is wrong with one point's duration slots, if anything."""
+    family = dist.FAMILIES[int(slots[0])]
+    values = dict(zip(_DURATION_NAMES, slots[1:], strict=True))
+    missing = [n for n in dist.PARAMETERS[family] if math.isnan(values[n])]
+    if missing:
+        return f"a {family} distribution needs {', '.join(missing)}"
+    if family == "uniform" and values["high"] < values["low"]:
+        return "high must be at least low"
+    if family == "triangular" and not values["low"] <= values["mode"] <= values["high"]:
+        return "expected low <= mode <= high"
+    return None
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+@dataclass(frozen=True)
+class Point:
+    """Values for every parameter (NaN where a distribution family has no such parameter), and
+    where each was set."""
+
+    name: str
+    theta: np.ndarray
+    origin: Sequence[Any]
+
+
+def profile_assignments(scenario: Scenario, name: str) -> list[Assignment]:
+    """A profile as values for paths, in order: its overrides, then its values."""
+    profile = scenario.profiles[name]
+    frame = local_frame(scenario)
+    out = []
+    for j, override in enumerate(profile.overrides):
+        at = ("profiles", name, "overrides", j, "set")
+        chosen = select(scenario, override.select, frame)
+        for key, value in override.set.model_dump(exclude_none=True).items():
+            for e in chosen:
+                eid = entities(scenario, e.kind)[e.index].id
+                if key in READINESS_FACTORS:
+                    if READINESS_FACTORS.index(key) in FACTORS[e.kind]:
+                        out.append(Assignment(f"{COLLECTION[e.kind]}.{eid}.readiness.{key}",
+                                              value, (*at, key)))
+                elif e.kind == "command_post":  # orders_prob, authority
+                    out.append(Assignment(f"command_posts.{eid}.{key}", value, (*at, key)))
+    for path, value in profile.values.items():
+        out.append(Assignment(path, value, ("profiles", name, "values", path)))
+    return out
+
+
+def _resolved_readiness(sc: Scenario) -> dict[str, list[list[tuple[float, Any]]]]:
+    """Readiness per entity and factor, with where it was set: scenario default < groups <
+    the entity's own."""
+    member_of: dict[str, list[str]] = {}
+    for g, members in sc.groups.items():
+        for m in members:
+            member_of.setdefault(m, []).append(g)
+    out: dict[str, list[list[tuple[float, Any]]]] = {}
+    for kind in KINDS:
+        rows = []
+        for i, e in enumerate(entities(sc, kind)):
+            layers = [(sc.readiness, ("readiness",)),
+                      *((sc.group_readiness[g], ("group_readiness", g))
+                        for g in member_of.get(e.id, []) if g in sc.group_readiness),
+                      (e.readiness, (COLLECTION[kind], i, "readiness"))]
+            row: list[tuple[float, Any]] = [(1.0, None)] * len(READINESS_FACTORS)
+            for layer, at in layers:
+                for j, factor in enumerate(READINESS_FACTORS):
+                    value = getattr(layer, factor)
+                    if value is not None:
+                        row[j] = (value, (*at, factor))
+            rows.append(row)
+        out[kind] = rows
+    return out
+
+
+# --- parameter tables ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamTable:
+    """Rows to run: each a replication index and a parameter point. Rows that share a
+    replication index run on the same random numbers (in the vectorized engine)."""
+
+    space: ParameterSpace
+    points: np.ndarray  # (K, parameters): the distinct points
+    point: np.ndarray  # (R,) int64: each row's point
+    replication: np.ndarray  # (R,) int64
+    labels: tuple[str, ...] = ()  # a name per point (a profile's, or empty)
+
+    def __len__(self) -> int:
+        return len(self.replication)
+
+    @classmethod
+    def repeat(cls, space: ParameterSpace, point: Point, runs: int, first: int = 0
+               ) -> ParamTable:
+        """Replications first … first + runs − 1, all at one point."""
+        return cls(space, point.theta[None, :], np.zeros(runs, dtype=np.int64),
+                   np.arange(first, first + runs, dtype=np.int64), (point.name,))
+
+    @classmethod
+    def from_columns(cls, space: ParameterSpace, start: Point,
+                     columns: Mapping[str, Sequence[Any]]) -> ParamTable:
+        """Rows from columns: `replication` and parameter paths (group paths and `…pk` too);
+        the other parameters keep their values at `start`. Every bad path or value is
+        reported at once (ParameterError)."""
+        if "replication" not in columns:
+            raise ParameterError(["a parameter table needs a 'replication' column"])
+        replication = np.asarray(columns["replication"])
+        if replication.ndim != 1 or replication.dtype.kind not in "iu" or \
+                (replication < 0).any():
+            raise ParameterError(["replication: expected whole numbers ≥ 0, one per row"])
+        R = len(replication)
+        theta = np.tile(start.theta, (R, 1))
+        problems, touched = [], []
+        for path, column in columns.items():
+            if path == "replication":
+                continue
+            if len(column) != R:
+                problems.append(f"{path}: {len(column)} values for {R} rows")
+                continue
+            try:
+                for concrete in space.expand(path):
+                    if concrete in space._durations:
+                        raise ValueError("in a table, set a distribution by its parameters' "
+                                         f"paths ({concrete}.dist, {concrete}.mean, …)")
+                    p = space.by_path[concrete]
+                    theta[:, p.slot] = p.encode_column(column)
+                    touched.append(concrete)
+            except ValueError as exc:
+                problems.append(f"{path}: {exc}")
+        keyed = np.where(np.isnan(theta), -1.0, theta)  # every parameter is ≥ 0
+        _, first, point = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
+        points = theta[first]
+        for path, slots in space._durations.items():
+            if any(t.startswith(path + ".") for t in touched):
+                for k, row in enumerate(points):
+                    message = _duration_problem(row[slots])
+                    if message:
+                        problems.append(f"{path}: {message} (row "
+                                        f"{int(np.flatnonzero(point == k)[0])})")
+                        break
+        if problems:
+            raise ParameterError(problems)
+        return cls(space, points, point.reshape(-1).astype(np.int64),
+                   replication.astype(np.int64))
+
+    def rows(self, lo: int, hi: int) -> ParamTable:
+        """Rows lo … hi − 1."""
+        return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
+                          self.labels)
+
+    def params(self) -> Params:
+        """The engine arrays of every row."""
+        used, inverse = np.unique(self.point, return_inverse=True)
+        return _take(self.space.arrays(self.points[used]), inverse)
+
+    def to_arrow(self) -> Any:
+        """One row per table row: replication, point, and each parameter that varies."""
+        import pyarrow as pa
+
+        theta = self.points[self.point]
+        columns: dict[str, Any] = {"replication": self.replication, "point": self.point}
+        for p in self.space.parameters:
+            col = theta[:, p.slot]
+            if len(col) and not np.all((col == col[0]) | (np.isnan(col) & np.isnan(col[0]))):
+                columns[p.path] = [p.decode(x) for x in col] if p.kind == "choice" else \
+                    col.astype(bool) if p.kind == "bool" else col
+        return pa.table(columns)
+
+
+def _take(params: Params, rows: np.ndarray) -> Params:
+    return Params(*(a[rows] for a in params))
