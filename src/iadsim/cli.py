@@ -125,7 +125,7 @@ def params_command(
     try:
         model = load(scenario, profile)
     except (ScenarioError, ParameterError) as exc:
-        raise _fail(exc) from None
+        raise _fail(exc, 1) from None
     rows = parameters(model)
     if as_json:
         sys.stdout.write(json.dumps({"scenario": model.name, "profile": model.profile,

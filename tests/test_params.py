@@ -1,0 +1,225 @@
+"""The parameter space: paths, profiles as values, per-row parameter tables, common random
+numbers, and clear errors for bad paths and values."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import iadsim
+from iadsim.cli import app
+from iadsim.engine import run
+from iadsim.model import compile_scenario
+from iadsim.params import ParameterError
+from iadsim.scenario import ScenarioError, builtin_scenarios
+from iadsim.scenario.load import parse_scenario
+
+runner = CliRunner()
+
+# Two infrared teams far apart, each on the route of its own flight only: whatever one team's
+# parameters, nothing the other team or its threats do can change (MODEL.md: the passages of
+# one unit depend on its own draws, addressed by threat and unit).
+DISJOINT = """
+name: disjoint
+duration_s: 2000
+reference: {lat: 10.0, lon: -66.0}
+command_posts:
+  - {id: cp, authority: central, orders_prob: 0.7, decision_delay: {dist: exponential, mean: 30}}
+sensors:
+  - {id: sr, role: search, lat: 10.0, lon: -66.0, range_km: 300, detect_rate: 0.05,
+     command_post: cp}
+  - {id: fcr, role: fire_control, lat: 10.0, lon: -65.0, range_km: 60, detect_rate: 0.2}
+fire_units:
+  - {id: west, type: igla-class, lat: 10.0, lon: -67.0, readiness: {available: 0.5}}
+  - {id: east, type: buk-m2-class, lat: 10.0, lon: -65.0, command_post: cp,
+     fire_control_radar: fcr, readiness: {available: 0.5}}
+threats:
+  - {id: w, type: helicopter, count: 3,
+     route: [{lat: 10.3, lon: -67.0, alt_m: 200}, {lat: 9.7, lon: -67.0, alt_m: 200}]}
+  - {id: e, type: fixed-wing, count: 3,
+     route: [{lat: 10.6, lon: -65.0, alt_m: 3000}, {lat: 9.4, lon: -65.0, alt_m: 3000}]}
+electronic_attack:
+  - {id: jam, start_s: 0, end_s: 900, targets: {ids: [sr, fcr]}, detect_factor: 0.2,
+     link_cut_prob: 0.5, pk_factor: 0.5}
+groups:
+  radars: [sr, fcr]
+profiles:
+  automated:
+    values:
+      command_posts.cp.authority: autonomous
+  quiet:
+    values:
+      electronic_attack.jam.active: false
+"""
+
+
+@pytest.fixture(scope="module")
+def model():
+    return compile_scenario(parse_scenario(DISJOINT, "disjoint.yaml"))
+
+
+def per_unit(results, unit: int) -> np.ndarray:
+    return results.unit_counts[:, :, unit]
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "reference"])
+def test_a_table_row_gives_the_results_of_its_own_single_point_run(model, engine):
+    rng = np.random.default_rng(3)
+    n = 24 if engine == "reference" else 60
+    columns = {"replication": rng.integers(0, 40, n),
+               "fire_units.east.readiness.available": rng.choice([0.2, 0.9], n),
+               "command_posts.cp.orders_prob": rng.uniform(0, 1, n),
+               "electronic_attack.jam.active": rng.choice([True, False], n)}
+    table = iadsim.table(model, columns)
+    together = run(model, seed=5, table=table, engine=engine)
+    for i in range(n):
+        point = model.at(values={k: (v[i].item()) for k, v in columns.items()
+                                 if k != "replication"})
+        alone = run(point, 1, seed=5, first=int(columns["replication"][i]), engine=engine)
+        np.testing.assert_array_equal(together.unit_counts[i], alone.unit_counts[0])
+        np.testing.assert_array_equal(together.links[i], alone.links[0])
+        assert together.killed[i] == alone.killed[0] and together.threats[i] == alone.threats[0]
+        mine = together.passage_rows["row"] == i
+        for key in ("threat", "unit", "link", "entry_s", "exit_s"):
+            np.testing.assert_array_equal(together.passage_rows[key][mine],
+                                          alone.passage_rows[key])
+
+
+def test_common_random_numbers_a_parameter_acts_only_where_it_acts(model):
+    """Raising the west team's `available` changes nothing of the east battery, in any
+    replication, and does change the west team's outcomes."""
+    low = run(model.at(values={"fire_units.west.readiness.available": 0.2}), 3000, seed=8)
+    high = run(model.at(values={"fire_units.west.readiness.available": 0.9}), 3000, seed=8)
+    np.testing.assert_array_equal(per_unit(low, 1), per_unit(high, 1))
+    east = low.info.flight_ids.index("e")
+    for rows in (low.threat_rows, high.threat_rows):
+        assert np.all(rows["killer"][rows["flight"] == east] != 0)
+    east_rows = [r.threat_rows["flight"] == east for r in (low, high)]
+    for key in ("killer", "kill_time_s"):
+        np.testing.assert_array_equal(low.threat_rows[key][east_rows[0]],
+                                      high.threat_rows[key][east_rows[1]])
+    assert (per_unit(low, 0) != per_unit(high, 0)).any()
+    # and it only ever adds west engagements: the same luck, a unit up more often
+    assert np.all(per_unit(high, 0)[:, 0] >= per_unit(low, 0)[:, 0])
+
+
+def test_common_random_numbers_pay(model):
+    """A paired difference under common random numbers has a much smaller variance than the
+    difference of two independent runs."""
+    a = run(model.at(values={"command_posts.cp.orders_prob": 0.5}), 4000, seed=2)
+    b = run(model.at(values={"command_posts.cp.orders_prob": 0.6}), 4000, seed=2)
+    c = run(model.at(values={"command_posts.cp.orders_prob": 0.6}), 4000, seed=3)
+    paired = np.var(b.observable("kills") - a.observable("kills"))
+    independent = np.var(c.observable("kills") - a.observable("kills"))
+    assert paired < independent / 4
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "reference"])
+def test_a_profile_can_automate_command(engine):
+    """Under an autonomous command post orders are always issued (MODEL.md), even where the
+    scenario's own post never issues any."""
+    text = DISJOINT.replace("orders_prob: 0.7", "orders_prob: 0.0")
+    base = compile_scenario(parse_scenario(text, "disjoint.yaml"))
+    never = run(base, 200, seed=4, engine=engine)
+    automated = run(base.at("automated"), 200, seed=4, engine=engine)
+    assert never.observable("engagements[id=east]").sum() == 0
+    assert never.observable("ordered").sum() > 0
+    assert automated.observable("engagements[id=east]").sum() > 0
+
+
+def test_switching_an_attack_off_is_the_same_as_making_it_harmless(model):
+    off = run(model.at("quiet"), 1500, seed=6)
+    harmless = run(model.at(values={"electronic_attack.jam.detect_factor": 1.0,
+                                    "electronic_attack.jam.link_cut_prob": 0.0,
+                                    "electronic_attack.jam.pk_factor": 1.0}), 1500, seed=6)
+    on = run(model, 1500, seed=6)
+    np.testing.assert_array_equal(off.unit_counts, harmless.unit_counts)
+    np.testing.assert_array_equal(off.links, harmless.links)
+    assert on.observable("kills").mean() < off.observable("kills").mean()
+
+
+def test_a_group_path_sets_every_member_that_has_the_parameter(model):
+    point = model.at(values={"groups.radars.readiness.emitting": 0.25}).point
+    space = model.space
+    for path in ("sensors.sr.readiness.emitting", "sensors.fcr.readiness.emitting"):
+        assert point.theta[space.by_path[path].slot] == 0.25
+    assert space.expand("fire_units.east.pk") == ["fire_units.east.pk.fixed_wing",
+                                                  "fire_units.east.pk.helicopter"]
+
+
+@pytest.mark.parametrize("path, value, words", [
+    ("fire_units.eats.readiness.available", 0.5, ["unknown", "fire_units"]),
+    ("fire_units.east.readiness.availble", 0.5, ["did you mean",
+                                                 "fire_units.east.readiness.available"]),
+    ("fire_units.east.readiness.available", 1.5, ["[0, 1]", "1.5"]),
+    ("fire_units.east.readiness.emitting", 0.5, ["unknown"]),
+    ("sensors.sr.range_km", 100, ["structure"]),
+    ("command_posts.cp.authority", "ai", ["central", "autonomous"]),
+    ("fire_units.east.salvo", 1.5, ["whole"]),
+    ("groups.radars.readiness.trained", 0.5, ["no member"]),
+    ("command_posts.cp.decision_delay", {"dist": "uniform", "low": 5, "high": 1},
+     ["high must be at least low"]),
+])
+def test_a_bad_path_or_value_is_a_clear_error(model, path, value, words):
+    with pytest.raises(ParameterError) as info:
+        model.at(values={path: value})
+    text = str(info.value)
+    assert path in text
+    for word in words:
+        assert word in text, text
+
+
+def test_a_bad_profile_value_is_reported_at_its_line(tmp_path):
+    text = DISJOINT.replace("electronic_attack.jam.active: false",
+                            "electronic_attack.jam.actve: false")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("      electronic_attack.jam.actve: false") + 1
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{line}:" in result.output and "actve" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["params", str(path), "--profile", "quiet"])
+    assert result.exit_code == 1 and f"{path}:{line}:" in result.output
+    with pytest.raises(ScenarioError):
+        iadsim.load(path, "quiet")
+
+
+def test_a_table_with_a_bad_column_names_it(model):
+    with pytest.raises(ParameterError) as info:
+        iadsim.table(model, {"replication": np.arange(3),
+                             "fire_units.east.missiles": [1, -2, 3],
+                             "no.such.path": [1, 2, 3]})
+    assert "fire_units.east.missiles: row 1" in str(info.value)
+    assert "no.such.path" in str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(builtin_scenarios()))
+def test_params_lists_every_built_in_scenario(name):
+    scenario = iadsim.load_scenario(name)
+    for profile in [None, *scenario.profiles]:
+        args = ["params", name, "--json"] + (["--profile", profile] if profile else [])
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)["parameters"]
+        paths = {r["path"] for r in rows}
+        assert {"untrained_crew_factor",
+                *(f"fire_units.{u.id}.readiness.available" for u in scenario.fire_units),
+                *(f"command_posts.{c.id}.authority" for c in scenario.command_posts)} <= paths
+        model = iadsim.load(name, profile)
+        for r in rows:  # what is listed is the point's value, and can be set back
+            if "expands_to" not in r:
+                model.at(profile, {r["path"]: r["value"]})
+    table = runner.invoke(app, ["params", name]).stdout
+    assert "readiness.available" in table
+
+
+def test_params_shows_profile_values_and_their_sources():
+    rows = {r["path"]: r for r in iadsim.parameters(iadsim.load("caracas-2026", "reported"))}
+    row = rows["command_posts.cp-air-defence.orders_prob"]
+    assert row["value"] == 0.1 and "EVIDENCE" in row["source"]
+    group = rows["groups.fire_control_radars.readiness.connected"]
+    assert group["value"] == 0.1 and len(group["expands_to"]) == 3
