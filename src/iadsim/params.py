@@ -51,7 +51,6 @@ class Parameter:
     high: float = math.inf
     choices: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()  # choices this parameter does not accept
-    description: str = ""
 
     @property
     def allowed(self) -> str:
@@ -203,10 +202,11 @@ class ParameterSpace:
         space.base = np.array(space.base, dtype=float)
         return space
 
-    def _add(self, path: str, kind: str, value: Any, origin: Any, **limits: Any) -> int:
-        low, high = {"probability": (0.0, 1.0), "count": (limits.pop("minimum", 1), math.inf),
-                     "choice": (0.0, math.inf), "bool": (0.0, 1.0)}.get(kind, (0.0, math.inf))
-        p = Parameter(path, len(self.parameters), kind, low, high, **limits)
+    def _add(self, path: str, kind: str, value: Any, origin: Any, minimum: float = 0.0,
+             choices: tuple[str, ...] = (), excluded: tuple[str, ...] = ()) -> int:
+        """Declare a parameter with the scenario's value (NaN: none in force) and its slot."""
+        high = 1.0 if kind in ("probability", "bool") else math.inf
+        p = Parameter(path, len(self.parameters), kind, minimum, high, choices, excluded)
         self.parameters.append(p)
         self.by_path[path] = p
         missing = isinstance(value, float) and math.isnan(value)  # not of this family
@@ -224,10 +224,10 @@ class ParameterSpace:
         lay = {name: np.full(shape, -1, dtype=np.int64) for name, shape in (
             ("ready_sensor", (S, 5)), ("ready_command_post", (C, 5)), ("ready_fire_unit", (U, 5)),
             ("detect_rate", (S,)), ("orders_prob", (C,)), ("authority", (C,)),
-            ("report_delay", (C,)), ("decision_delay", (C, 4)), ("autonomous_delay", (C,)),
+            ("report_delay", (C,)), ("autonomous_delay", (C,)),
             ("acquire_rate", (U,)), ("pk", (U, F)), ("launch_reliability", (U,)),
             ("salvo", (U,)), ("missiles", (U,)), ("channels", (U,)), ("shoot_look_shoot", (U,)),
-            ("engagement_time", (U, 4)), ("acquisition_time", (U,)), ("missile_speed", (U,)),
+            ("acquisition_time", (U,)), ("missile_speed", (U,)),
             ("attack_active", (A,)), ("detect_factor", (A,)), ("link_cut_prob", (A,)),
             ("disable_prob", (A,)), ("pk_factor", (A,)), ("p_destroy", (K,)),
             ("untrained_crew_factor", ()))}
@@ -236,8 +236,7 @@ class ParameterSpace:
 
         lay["untrained_crew_factor"][()] = self._add(
             "untrained_crew_factor", "probability", sc.untrained_crew_factor,
-            ("untrained_crew_factor",), description="Multiplies pk and launch reliability of "
-            "untrained crews.")
+            ("untrained_crew_factor",))
         for kind in KINDS:
             table = lay[f"ready_{kind}"]
             for i, e in enumerate(entities(sc, kind)):
@@ -258,8 +257,7 @@ class ParameterSpace:
                                             (*at, "authority"), choices=AUTHORITIES)
             lay["report_delay"][i] = self._add(f"{p}.report_delay_s", "nonnegative",
                                                c.report_delay_s, (*at, "report_delay_s"))
-            lay["decision_delay"][i] = self._duration(f"{p}.decision_delay", c.decision_delay,
-                                                      (*at, "decision_delay"))
+            self._duration(f"{p}.decision_delay", c.decision_delay, (*at, "decision_delay"))
             lay["autonomous_delay"][i] = self._add(
                 f"{p}.autonomous_delay_s", "nonnegative", c.autonomous_delay_s,
                 (*at, "autonomous_delay_s"))
@@ -274,23 +272,24 @@ class ParameterSpace:
                 pk_slot[c] = self._add(f"{p}.pk.{c}", "probability", value, origin)
             lay["pk"][i] = [pk_slot[f.threat_class] for f in flights]
             for name, kind, key in (("launch_reliability", "probability", "launch_reliability"),
-                                    ("salvo", "count", "salvo"), ("channels", "count", "channels"),
+                                    ("salvo", "count", "salvo"),
                                     ("acquisition_time_s", "nonnegative", "acquisition_time"),
                                     ("missile_speed_mps", "positive", "missile_speed")):
-                lay[key][i] = self._add(f"{p}.{name}", kind, getattr(u, name), (*at, name))
+                lay[key][i] = self._add(f"{p}.{name}", kind, getattr(u, name), (*at, name),
+                                        minimum=1.0 if kind == "count" else 0.0)
+            lay["channels"][i] = self._add(f"{p}.channels", "count", u.channels,
+                                           (*at, "channels"), minimum=1.0)
             lay["missiles"][i] = self._add(f"{p}.missiles", "count", u.missiles,
-                                           (*at, "missiles"), minimum=0)
+                                           (*at, "missiles"))
             lay["shoot_look_shoot"][i] = self._add(f"{p}.shoot_look_shoot", "bool",
                                                    u.shoot_look_shoot, (*at, "shoot_look_shoot"))
             if u.guidance == "infrared":
                 lay["acquire_rate"][i] = self._add(f"{p}.acquire_rate", "rate", u.acquire_rate,
                                                    (*at, "acquire_rate"))
-            lay["engagement_time"][i] = self._duration(f"{p}.engagement_time", u.engagement_time,
-                                                       (*at, "engagement_time"))
+            self._duration(f"{p}.engagement_time", u.engagement_time, (*at, "engagement_time"))
         for i, a in enumerate(sc.electronic_attack):
             at, p = ("electronic_attack", i), f"electronic_attack.{a.id}"
-            lay["attack_active"][i] = self._add(f"{p}.active", "bool", True, None,
-                                                description="Whether the window acts at all.")
+            lay["attack_active"][i] = self._add(f"{p}.active", "bool", True, None)
             for name, kind in (("detect_factor", "nonnegative"), ("link_cut_prob", "probability"),
                                ("disable_prob", "probability"), ("pk_factor", "nonnegative")):
                 lay[name][i] = self._add(f"{p}.{name}", kind, getattr(a, name), (*at, name))
@@ -299,10 +298,10 @@ class ParameterSpace:
                                             "probability", s.p_destroy, ("strikes", i, "p_destroy"))
         self._layout = {name: (idx, fill.get(name, 0.0)) for name, idx in lay.items()}
 
-    def _duration(self, path: str, value: Any, origin: tuple[str | int, ...]) -> np.ndarray:
-        """Slots of a duration field: its family, then each family parameter (NaN where the
-        family in force has no such parameter). Returns (code, value, mean, low, mode, high,
-        median, sigma) slots."""
+    def _duration(self, path: str, value: Any, origin: tuple[str | int, ...]) -> None:
+        """Declare a duration field: its family, then each family's parameters (NaN where the
+        family in force has no such parameter), slots (code, value, mean, low, mode, high,
+        median, sigma)."""
         code, *_ = dist.encode(value)
         family = dist.FAMILIES[code]
         flyout = path.endswith("engagement_time")
@@ -316,7 +315,6 @@ class ParameterSpace:
             slots.append(self._add(f"{path}.{name}", kind, math.nan if x is None else x,
                                    origin if x is not None else None))
         self._durations[path] = np.array(slots, dtype=np.int64)
-        return np.zeros(4, dtype=np.int64)  # filled from these slots row by row (_codes)
 
     # --- paths --------------------------------------------------------------------------------
 
@@ -458,13 +456,12 @@ class ParameterSpace:
             if (idx < 0).any():
                 values = np.where(idx < 0, fill, values)
             out[name] = values.astype(_DTYPES.get(name, np.float64))
-        for key, paths in (("decision_delay", [f"command_posts.{c.id}.decision_delay"
-                                               for c in self.scenario.command_posts]),
-                           ("engagement_time", [f"fire_units.{u.id}.engagement_time"
-                                                for u in self.scenario.fire_units])):
-            codes = np.zeros((B, len(paths), 4))
-            for i, path in enumerate(paths):
-                codes[:, i] = _codes(theta[:, self._durations[path]])
+        for key, prefix, items in (
+                ("decision_delay", "command_posts", self.scenario.command_posts),
+                ("engagement_time", "fire_units", self.scenario.fire_units)):
+            codes = np.zeros((B, len(items), 4))
+            for i, e in enumerate(items):
+                codes[:, i] = _codes(theta[:, self._durations[f"{prefix}.{e.id}.{key}"]])
             out[key] = codes
         return Params(**out)
 
