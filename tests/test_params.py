@@ -223,3 +223,29 @@ def test_params_shows_profile_values_and_their_sources():
     assert row["value"] == 0.1 and "EVIDENCE" in row["source"]
     group = rows["groups.fire_control_radars.readiness.connected"]
     assert group["value"] == 0.1 and len(group["expands_to"]) == 3
+
+
+def test_set_on_the_command_line_changes_the_run():
+    args = ["run", "caracas-2026", "--runs", "200", "--json", "--profile", "full"]
+    base = json.loads(runner.invoke(app, args).stdout)["observables"]
+    automated = runner.invoke(app, [*args, "--set", "command_posts.cp-air-defence.orders_prob=0",
+                                    "--set", "groups.sam_units.missiles=0"])
+    assert automated.exit_code == 0, automated.output
+    none = json.loads(automated.stdout)["observables"]
+    assert base["launches[guidance=radar]"]["mean"] > 0
+    assert none["launches[guidance=radar]"]["mean"] == 0
+
+
+@pytest.mark.parametrize("setting, words", [
+    ("no-equals-sign", ["PATH=VALUE"]),
+    ("fire_units.s300-1.salvo=0.5", ["fire_units.s300-1.salvo", "whole number"]),
+    ("command_posts.cp-air-defence.authority=ai", ["central | delegated | autonomous"
+                                                   .replace(" |", ",")]),
+])
+def test_a_bad_set_is_one_clear_line_and_exit_1(setting, words):
+    result = runner.invoke(app, ["run", "caracas-2026", "--runs", "5", "--set", setting])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    for word in words:
+        assert word in lines[0]

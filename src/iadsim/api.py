@@ -233,6 +233,8 @@ def parameters(model: Model) -> list[dict[str, Any]]:
 def _source_of(model: Model, origin: Any, source: Any) -> str:
     if origin is None:
         return "default"
+    if isinstance(origin, str):
+        return f"set ({origin})"
     comment = source.comment(tuple(origin)) if source is not None else None
     if comment:
         return comment

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,9 +17,10 @@ from rich.table import Column, Table
 from iadsim import __version__
 from iadsim.analysis.summary import Estimate
 from iadsim.api import Interrupted, RunSummary, load, parameters, simulate
-from iadsim.engine import DEFAULT_ENGINE, ENGINES
+from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import TABLES
 from iadsim.engine.rules import LINKS
+from iadsim.model import Model
 from iadsim.params import ParameterError, ParameterSpace
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
@@ -32,11 +34,33 @@ out = Console(width=None if sys.stdout.isatty() else 120)  # piped: no wrapping 
 err = Console(stderr=True)
 
 
+SET = typer.Option("--set", help="PATH=VALUE: set a parameter (see `iadsim params`) after "
+                   "the profile; repeat for several.")
+
+
 def _fail(error: ScenarioError | ParameterError | str, code: int = 2) -> typer.Exit:
     problems = error.problems if isinstance(error, (ScenarioError, ParameterError)) else [error]
     for p in problems:
         err.print(f"[red]error:[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Model:
+    """The scenario at a profile and `--set` values; bad input exits 1 with one line each."""
+    values = {}
+    for item in settings or []:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise _fail(f"--set {item!r}: expected PATH=VALUE, e.g. "
+                        "command_posts.cp.authority=autonomous", 1)
+        try:
+            values[path.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise _fail(f"--set {item!r}: cannot read the value {text!r}", 1) from None
+    try:
+        return load(scenario, profile, values)
+    except (ScenarioError, ParameterError) as exc:
+        raise _fail(exc, 1) from None
 
 
 @app.command("run")
@@ -54,14 +78,14 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Also write per-replication results (Parquet) into this folder.")] = None,
+    settings: Annotated[list[str] | None, SET] = None,
 ) -> None:
     """Run a scenario many times and summarise what happened and where the kill chain broke."""
-    if engine not in ENGINES:
-        raise _fail(f"--engine: unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     try:
-        model = load(scenario, profile)
-    except (ScenarioError, ParameterError) as exc:
-        raise _fail(exc) from None
+        check_engine(engine)
+    except ValueError as exc:
+        raise _fail(f"--engine: {exc}") from None
+    model = _load(scenario, profile, settings)
     interrupted = False
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
@@ -120,12 +144,10 @@ def params_command(
     profile: Annotated[str | None, typer.Option(
         "--profile", "-p", help="Show the values of this profile.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    settings: Annotated[list[str] | None, SET] = None,
 ) -> None:
     """List the parameters profiles, tables and analyses can set, with values and sources."""
-    try:
-        model = load(scenario, profile)
-    except (ScenarioError, ParameterError) as exc:
-        raise _fail(exc, 1) from None
+    model = _load(scenario, profile, settings)
     rows = parameters(model)
     if as_json:
         sys.stdout.write(json.dumps({"scenario": model.name, "profile": model.profile,

@@ -60,7 +60,7 @@ class Parameter:
         if self.kind == "bool":
             return "true | false"
         if self.kind == "count":
-            return f"integer ≥ {self.low:g}"
+            return f"whole ≥ {self.low:g}"
         high = "∞" if math.isinf(self.high) else f"{self.high:g}"
         return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}]"
 
@@ -78,11 +78,19 @@ class Parameter:
             raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
         x = float(value)
         if math.isnan(x) or not self.low <= x <= self.high or (
-                self.kind == "positive" and x == 0) or (math.isinf(x) and self.kind != "rate"):
-            raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
-        if self.kind == "count" and x != int(x):
-            raise ValueError(f"expected a whole number (got {value!r})")
+                self.kind == "positive" and x == 0) or (math.isinf(x) and self.kind != "rate") \
+                or (self.kind == "count" and x != int(x)):
+            raise ValueError(f"expected {self.expected} (got {value!r})")
         return x
+
+    @property
+    def expected(self) -> str:
+        """What a value must be, said for a person."""
+        if self.kind == "count":
+            return f"a whole number ≥ {self.low:g}"
+        if self.kind == "bool":
+            return "true or false"
+        return f"a number in {self.allowed}"
 
     def encode_column(self, values: Any) -> np.ndarray:
         """A column of values as stored (vectorized encode); raises ValueError naming the
@@ -108,9 +116,7 @@ class Parameter:
 
     def _bad(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
-        expected = "true or false (or 0/1)" if self.kind == "bool" else \
-            f"a whole number, {self.allowed}" if self.kind == "count" else \
-            f"a number in {self.allowed}"
+        expected = "true or false (or 0/1)" if self.kind == "bool" else self.expected
         raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
 
     def decode(self, x: float) -> Any:
@@ -175,7 +181,7 @@ class Assignment:
 
     path: str
     value: Any
-    origin: tuple[str | int, ...] | None = None  # path in the scenario file
+    origin: tuple[str | int, ...] | str | None = None  # path in the scenario file, or a label
 
 
 @dataclass
@@ -371,7 +377,7 @@ class ParameterSpace:
             Point("base", self.base, self.origin)
         if not values:
             return start
-        return self.apply(start, [Assignment(k, v) for k, v in values.items()],
+        return self.apply(start, [Assignment(k, v, "values") for k, v in values.items()],
                           name=start.name)
 
     def profile(self, name: str) -> Point:
@@ -437,11 +443,11 @@ class ParameterSpace:
                                                                      strict=True)]
 
     def _raise(self, problems: list[tuple[Assignment, str]]) -> None:
-        source = getattr(self.scenario, "source", None)
-        if source is not None and any(a.origin for a, _ in problems):
-            raise ScenarioError([Problem(source.file, source.line(a.origin) if a.origin else
-                                         None, _dotted(a.origin) if a.origin else a.path, m)
-                                 for a, m in problems])
+        source = self.scenario.source
+        if source is not None and any(isinstance(a.origin, tuple) for a, _ in problems):
+            raise ScenarioError([Problem(source.file, source.line(a.origin), _dotted(a.origin), m)
+                                 if isinstance(a.origin, tuple) else
+                                 Problem(source.file, None, a.path, m) for a, m in problems])
         raise ParameterError([m if m.startswith(a.path) else f"{a.path}: {m}"
                               for a, m in problems])
 
@@ -580,6 +586,9 @@ class ParamTable:
     point: np.ndarray  # (R,) int64: each row's point
     replication: np.ndarray  # (R,) int64
     labels: tuple[str, ...] = ()  # a name per point (a profile's, or empty)
+    _arrays: dict[int, Params] = field(default_factory=dict, compare=False, repr=False)
+    # the engine arrays of single points, shared by the table's slices (a run at one point
+    # computes them once, not once per block)
 
     def __len__(self) -> int:
         return len(self.replication)
@@ -641,11 +650,16 @@ class ParamTable:
     def rows(self, lo: int, hi: int) -> ParamTable:
         """Rows lo … hi − 1."""
         return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
-                          self.labels)
+                          self.labels, self._arrays)
 
     def params(self) -> Params:
         """The engine arrays of every row."""
         used, inverse = np.unique(self.point, return_inverse=True)
+        if len(used) == 1:
+            k = int(used[0])
+            if k not in self._arrays:
+                self._arrays[k] = self.space.arrays(self.points[used])
+            return _take(self._arrays[k], inverse)
         return _take(self.space.arrays(self.points[used]), inverse)
 
     def to_arrow(self) -> Any:
