@@ -77,9 +77,8 @@ from test_validation import (
     shoot_look_shoot_yaml,
 )
 
-from iadsim.analysis.summary import DEFAULT_OBSERVABLES, observable
 from iadsim.engine import run
-from iadsim.engine.results import LINKS, Results
+from iadsim.engine.results import DEFAULT_OBSERVABLES, LINKS, Results
 from iadsim.model import Model, compile_scenario
 from iadsim.scenario.load import load_scenario, parse_scenario
 
@@ -358,7 +357,7 @@ def link_check(ref: np.ndarray, vec: np.ndarray, alpha: float = ALPHA_CHI) -> Ch
 
 def compare(ref: Results, vec: Results, z: float = Z, alpha: float = ALPHA_CHI) -> list[Check]:
     """Every check of the two engines' results against each other."""
-    checks = [mean_check(name, observable(ref, name), observable(vec, name), z)
+    checks = [mean_check(name, ref.observable(name), vec.observable(name), z)
               for name in DEFAULT_OBSERVABLES]
     checks.append(link_check(ref.links, vec.links, alpha))
     return checks

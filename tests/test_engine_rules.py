@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iadsim.analysis.summary import observable
 from iadsim.engine import run
 from iadsim.engine.results import UNIT_COUNTS
 from iadsim.model import compile_scenario
@@ -45,17 +44,17 @@ def test_no_kill_after_the_route_has_ended(engine):
     lasting 100 s resolves after the threat has arrived, so it never kills."""
     cs = scenario(tau=100.0, end_lat=10.0)
     results = run(cs, 200, seed=3, engine=engine)
-    assert observable(results, "engagements").min() == 1
-    assert observable(results, "threats_killed").max() == 0
-    np.testing.assert_array_equal(observable(results, "misses"),
-                                  observable(results, "launches"))
-    assert observable(results, "killed").sum() == 200  # each failed passage: the kill link
+    assert results.observable("engagements").min() == 1
+    assert results.observable("threats_killed").max() == 0
+    np.testing.assert_array_equal(results.observable("misses"),
+                                  results.observable("launches"))
+    assert results.observable("killed").sum() == 200  # each failed passage: the kill link
 
 
 @pytest.mark.parametrize("engine", ["reference", "vectorized"])
 def test_quick_engagement_kills_before_route_end(engine):
     cs = scenario(tau=1.0, end_lat=10.0)
-    assert observable(run(cs, 50, seed=3, engine=engine), "threats_killed").min() == 1
+    assert run(cs, 50, seed=3, engine=engine).observable("threats_killed").min() == 1
 
 
 ONE_SAM = """
@@ -104,8 +103,8 @@ NEVER_READY = {
 @pytest.mark.parametrize("case", NEVER_READY)
 def test_a_unit_that_is_never_ready_never_engages(engine, case):
     results = run(sam(NEVER_READY[case]), 50, seed=1, engine=engine)
-    assert observable(results, "engagements").max() == 0
-    assert observable(results, "unit_ready").min() == 1
+    assert results.observable("engagements").max() == 0
+    assert results.observable("unit_ready").min() == 1
 
 
 @BOTH
@@ -113,8 +112,8 @@ def test_pk_factor_applies_to_an_engagement_resolving_past_the_end(engine):
     cs = sam("electronic_attack:\n  - {id: ea, start_s: 0, end_s: 1000, targets: {ids: [u]},"
              " pk_factor: 0.0}", tau=50, start=60)
     results = run(cs, 50, seed=1, engine=engine)
-    assert observable(results, "engagements").min() == 1
-    assert observable(results, "threats_killed").max() == 0
+    assert results.observable("engagements").min() == 1
+    assert results.observable("threats_killed").max() == 0
 
 
 @BOTH
@@ -124,8 +123,8 @@ def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     without an engagement (MODEL.md: the threat rejoins the queue at that moment)."""
     cs = sam(missiles=3, pk=0.5, tau=0, sls="true", count=2)
     results = run(cs, 400, seed=2, engine=engine)
-    assert observable(results, "capacity").max() == 0
-    assert observable(results, "engagements").min() >= 2
+    assert results.observable("capacity").max() == 0
+    assert results.observable("engagements").min() >= 2
 
 
 TIE = """
@@ -153,5 +152,44 @@ def test_a_kill_resolving_together_with_another_goes_to_the_one_that_started_fir
     results = run(compile_scenario(parse_scenario(TIE, "rules-tie.yaml")), 20, seed=1,
                   engine=engine)
     kills = results.unit_counts[:, UNIT_COUNTS.index("kills")]
-    assert observable(results, "engagements").min() == 2
+    assert results.observable("engagements").min() == 2
     np.testing.assert_array_equal(kills, np.tile([0, 1], (20, 1)))
+
+
+COMMANDED = """
+name: rules-commanded
+duration_s: 400
+reference: {lat: 0, lon: 0}
+command_posts:
+  - {id: cp, authority: %(authority)s}
+sensors:
+  - {id: sr, role: search, lat: 0, lon: 0, range_km: 200, detect_rate: .inf, command_post: cp}
+  - {id: fcr, role: fire_control, lat: 0, lon: 0, range_km: 100, detect_rate: .inf}
+fire_units:
+  - {id: u, lat: 0, lon: 0, guidance: radar, fire_control_radar: fcr, command_post: cp,
+     max_range_km: 50, max_alt_m: 5000, missiles: 4, pk: 1.0, engagement_time: 5,
+     readiness: {connected: %(connected)s}}
+threats:
+  - {id: a, class: fixed_wing, rcs_m2: 1, count: 2,
+     route: [{lat: 0.6, lon: 0, alt_m: 1000}, {lat: -0.6, lon: 0, alt_m: 1000, time_s: 400}]}
+"""
+
+
+@BOTH
+@pytest.mark.parametrize("authority", ["central", "autonomous", "delegated"])
+def test_orders_do_not_reach_a_unit_that_is_not_connected(engine, authority):
+    """MODEL.md, link 4: the order must reach the unit (fire unit connected); under delegated
+    authority the unit still engages on its own acquisition."""
+    def results(connected: float):
+        text = COMMANDED % {"authority": authority, "connected": connected}
+        return run(compile_scenario(parse_scenario(text, "rules-commanded.yaml")), 20, seed=2,
+                   engine=engine)
+
+    cut, linked = results(0.0), results(1.0)
+    assert linked.observable("threats_killed").min() == 2
+    if authority == "delegated":
+        assert cut.observable("threats_killed").min() == 2
+    else:
+        assert cut.observable("engagements").max() == 0
+        assert cut.observable("ordered").min() == 2  # both passages break at `ordered`
+        assert cut.links.sum() == cut.observable("ordered").sum()

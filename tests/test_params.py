@@ -249,3 +249,63 @@ def test_a_bad_set_is_one_clear_line_and_exit_1(setting, words):
     assert len(lines) == 1 and lines[0].startswith("error:"), result.output
     for word in words:
         assert word in lines[0]
+
+
+def test_evaluate_returns_one_value_per_row_of_x_in_order(model):
+    problem = iadsim.problem(["fire_units.east.readiness.available",
+                              "command_posts.cp.orders_prob"], [[0, 1], [0, 1]])
+    X = np.array([[0.9, 0.5], [0.1, 0.5], [0.5, 0.5], [0.1, 0.5]])
+    Y = iadsim.evaluate(model, problem, X, observable="engagements", runs_per_row=300, seed=3)
+    assert Y.shape == (4,) and Y[1] == Y[3]
+    for x, y in zip(X, Y, strict=True):
+        alone = run(model.at(values=dict(zip(problem["names"], x, strict=True))), 300, seed=3)
+        assert alone.observable("engagements").mean() == y
+    assert Y[0] > Y[2] > Y[1]  # more often available: more engagements, on the same luck
+
+
+def test_a_design_table_has_one_point_per_distinct_row(model):
+    X = np.array([[0.2], [0.7], [0.2]])
+    rows = iadsim.design(model, ["fire_units.east.readiness.available"], X, 5)
+    assert len(rows) == 15 and len(rows.points) == 2
+    np.testing.assert_array_equal(rows.point, np.repeat([0, 1, 0], 5))
+    np.testing.assert_array_equal(rows.replication, np.tile(np.arange(5), 3))
+
+
+def test_changing_a_distribution_family_clears_the_old_parameters(model):
+    point = model.at(values={"command_posts.cp.decision_delay.dist": "fixed",
+                             "command_posts.cp.decision_delay.value": 3.0})
+    listed = {r["path"]: r["value"] for r in iadsim.parameters(point)}
+    assert listed["command_posts.cp.decision_delay.dist"] == "fixed"
+    assert listed["command_posts.cp.decision_delay.value"] == 3.0
+    assert "command_posts.cp.decision_delay.mean" not in listed
+    with pytest.raises(ParameterError, match="mean is not a parameter of a fixed"):
+        model.at(values={"command_posts.cp.decision_delay.dist": "fixed",
+                         "command_posts.cp.decision_delay.value": 3.0,
+                         "command_posts.cp.decision_delay.mean": 9.0})
+    with pytest.raises(ParameterError, match="needs median, sigma"):
+        model.at(values={"command_posts.cp.decision_delay.dist": "lognormal"})
+
+
+def test_a_bad_distribution_in_a_profile_is_reported_at_its_line(tmp_path):
+    text = DISJOINT.replace("      electronic_attack.jam.active: false",
+                            "      command_posts.cp.decision_delay.dist: lognormal")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("      command_posts.cp.decision_delay.dist: lognormal") + 1
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:{line}:" in result.output and "median, sigma" in result.output
+
+
+@pytest.mark.parametrize("column, words", [
+    (0.5, ["one value per row"]),
+    ([[0.5, 0.5, 0.5]], ["one value per row"]),
+    ([0.5, None, 0.2], ["row 1", "None"]),
+    ([0.5, "high", 0.2], ["row 1", "'high'"]),
+])
+def test_a_bad_table_column_is_a_clear_error(model, column, words):
+    with pytest.raises(ParameterError) as info:
+        iadsim.table(model, {"replication": np.arange(3),
+                             "fire_units.east.readiness.available": column})
+    for word in words:
+        assert word in str(info.value), str(info.value)

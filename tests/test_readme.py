@@ -106,7 +106,6 @@ def test_run_options_in_readme_exist() -> None:
 
 def test_readme_observables_are_readable() -> None:
     """Every observable the README names can be read from a run of the built-in scenario."""
-    from iadsim.analysis.summary import observable
     from iadsim.api import load
     from iadsim.api import run as run_model
 
@@ -117,7 +116,7 @@ def test_readme_observables_are_readable() -> None:
             "engagements[id=buk-carlota]", "unit_ready", "killed"} <= names
     run = run_model(load("caracas-2026"), 3, seed=0)
     for name in sorted(names):
-        values = observable(run, name)
+        values = run.observable(name)
         assert len(values) == 3, name
 
 

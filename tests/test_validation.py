@@ -31,7 +31,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from iadsim.analysis.summary import observable
 from iadsim.engine import run
 from iadsim.engine.results import Results
 from iadsim.geometry import LocalFrame, detection_range_km, radar_horizon_km
@@ -224,7 +223,7 @@ def test_detection_in_window_infrared(acquire_rate, seed):
     assert T == pytest.approx(2 * math.sqrt(5000.0 ** 2 - 300.0 ** 2) / 100.0, abs=0.05)
     p = 1 - math.exp(-acquire_rate * T)
     results = run(cs, 10_000, seed=seed, engine="reference")
-    killed = observable(results, "threats_killed")
+    killed = results.observable("threats_killed")
     assert_probability(killed, p, f"P(kill) = 1 − exp(−{acquire_rate}·{T:.2f})")
     # every kill follows an acquisition inside the envelope, i.e. an engagement started by exit
     rows = results.threat_rows
@@ -302,7 +301,7 @@ def test_detection_in_window_search_radar(report_delay, decision_delay, seed):
                               / 250.0 - report_delay - decision_delay, abs=0.05)
     p = 1 - math.exp(-rate * T)
     results = run(cs, 10_000, seed=seed, engine="reference")
-    assert_probability(observable(results, "threats_killed"), p,
+    assert_probability(results.observable("threats_killed"), p,
                        f"P(kill) = 1 − exp(−{rate}·{T:.2f}) (delays {report_delay}+"
                        f"{decision_delay})")
 
@@ -358,16 +357,16 @@ def test_layered_independent_defence():
     survive = math.prod(single)
     runs = 20_000
     results = run(cs, runs, seed=3001, engine="reference")
-    assert_probability(observable(results, "threats_killed"), 1 - survive,
+    assert_probability(results.observable("threats_killed"), 1 - survive,
                        "P(killed) = 1 − Π(1 − ρ pk)^n")
     # each layer engages exactly when every earlier layer failed: P = Π_{j<i}
     reach = 1.0
     for i, (_, n, rho, _) in enumerate(LAYERS):
-        engaged = observable(results, f"engagements[id=layer{i}]")
+        engaged = results.observable(f"engagements[id=layer{i}]")
         assert_probability(engaged, reach, f"P(layer{i} engages)")
-        np.testing.assert_array_equal(observable(results, f"missiles_fired[id=layer{i}]"),
+        np.testing.assert_array_equal(results.observable(f"missiles_fired[id=layer{i}]"),
                                       n * engaged)
-        launches = observable(results, f"launches[id=layer{i}]")
+        launches = results.observable(f"launches[id=layer{i}]")
         sample_se = launches.std(ddof=1) / math.sqrt(runs)
         assert_close(float(launches.mean()), reach * n * rho, sample_se,
                      f"mean launches of layer{i}")
@@ -378,11 +377,11 @@ def test_layered_independent_defence():
     missed = sum(math.prod(single[:i]) * (single[i] - (1 - rho) ** n)
                  for i, (_, n, rho, _) in enumerate(LAYERS))
     for link, exact in (("launched", no_launch), ("killed", missed)):
-        values = observable(results, link)
+        values = results.observable(link)
         assert_close(float(values.mean()), exact, values.std(ddof=1) / math.sqrt(runs),
                      f"mean '{link}' first-broken-link count")
-    assert observable(results, "capacity").sum() == 0
-    assert observable(results, "detected").sum() == 0
+    assert results.observable("capacity").sum() == 0
+    assert results.observable("detected").sum() == 0
 
 
 # =================================================================================================
@@ -450,9 +449,9 @@ def test_shoot_look_shoot(tau, pk, rho, salvo, missiles, seed):
     p = 1 - q ** shots
     runs = 10_000
     results = run(cs, runs, seed=seed, engine="reference")
-    assert_probability(observable(results, "threats_killed"), p,
+    assert_probability(results.observable("threats_killed"), p,
                        f"P(kill) = 1 − (1 − ρ pk)^{shots} (k = {k})")
-    engagements = observable(results, "engagements")
+    engagements = results.observable("engagements")
     assert engagements.max() == engagements_possible  # never more, and all of them do happen
     # engagement i+1 happens iff the first i all failed
     per_engagement = q ** salvo
@@ -470,8 +469,8 @@ def test_shoot_look_shoot(tau, pk, rho, salvo, missiles, seed):
 def test_without_shoot_look_shoot_one_engagement():
     cs = compiled(shoot_look_shoot_yaml(22.0, 0.3, 1.0, 1, 100, sls=False))
     results = run(cs, 10_000, seed=4101, engine="reference")
-    assert np.all(observable(results, "engagements") == 1)
-    assert_probability(observable(results, "threats_killed"), 0.3, "P(kill) = pk, one shot")
+    assert np.all(results.observable("engagements") == 1)
+    assert_probability(results.observable("threats_killed"), 0.3, "P(kill) = pk, one shot")
 
 
 # =================================================================================================
@@ -547,7 +546,7 @@ def test_erlang_loss(channels, rate, mean_service, runs, seed):
     assert crossing < 1e-4
     exact = erlang_b(channels, rate * mean_service)
     results = run(cs, runs, seed=seed, engine="reference")
-    assert np.all(observable(results, "launch_failures") == 0)
+    assert np.all(results.observable("launch_failures") == 0)
     rows = results.threat_rows
     # The system starts empty; arrivals in the first 20 mean service times (transient below
     # e^-20 of its size) are dropped, the standard warm-up deletion.
@@ -623,10 +622,10 @@ def test_same_seed_same_results():
     b = run(cs, 200, seed=6001, engine="reference")
     for name in ("threats", "threats_killed", "engagements", "launches", "misses",
                  "launch_failures", "capacity", "detected", "ordered", "fire_control"):
-        np.testing.assert_array_equal(observable(a, name), observable(b, name))
+        np.testing.assert_array_equal(a.observable(name), b.observable(name))
     assert digest(a) == digest(b)
     # the scenario is random enough for the check to mean something
-    assert len(np.unique(observable(a, "threats_killed"))) > 2
+    assert len(np.unique(a.observable("threats_killed"))) > 2
     assert digest(run(cs, 200, seed=6002, engine="reference")) != digest(a)
 
 

@@ -68,9 +68,11 @@ def design(model: Model, names: Sequence[str], X: np.ndarray, runs_per_row: int,
         raise ValueError(f"X must have one column per parameter ({len(names)}); got shape "
                          f"{X.shape}")
     n = len(X)
-    return table(model, {"replication": np.tile(np.arange(first, first + runs_per_row), n),
-                         **{name: np.repeat(X[:, d], runs_per_row)
-                            for d, name in enumerate(names)}})
+    points = table(model, {"replication": np.zeros(n, dtype=np.int64),
+                           **{name: X[:, d] for d, name in enumerate(names)}})
+    return ParamTable(model.space, points.points, np.repeat(points.point, runs_per_row),
+                      np.tile(np.arange(first, first + runs_per_row, dtype=np.int64), n),
+                      points.labels)
 
 
 def evaluate(model: Model, problem: Mapping[str, Any], X: np.ndarray, *, observable: str,
@@ -79,7 +81,7 @@ def evaluate(model: Model, problem: Mapping[str, Any], X: np.ndarray, *, observa
     each row's parameters, every row on the same replications (common random numbers)."""
     rows = design(model, problem["names"], X, runs_per_row)
     values = run(model, seed=seed, table=rows, engine=engine).observable(observable)
-    return np.bincount(rows.point, weights=values, minlength=len(rows.points)) / runs_per_row
+    return values.reshape(len(X), runs_per_row).mean(axis=1)
 
 
 # --- streaming runs -------------------------------------------------------------------------------

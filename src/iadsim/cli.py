@@ -23,7 +23,7 @@ from iadsim.engine.rules import LINKS
 from iadsim.model import Model
 from iadsim.params import ParameterError, ParameterSpace
 from iadsim.scenario import ScenarioError, builtin_scenarios
-from iadsim.scenario.load import load_scenario
+from iadsim.scenario.load import Problem, load_scenario
 from iadsim.scenario.schema import Scenario
 
 app = typer.Typer(
@@ -134,6 +134,10 @@ def _check_profiles(scenario: Scenario) -> None:
             space.profile(name)
         except ScenarioError as exc:
             problems += exc.problems
+        except ParameterError as exc:
+            problems += [Problem(str(scenario.source.file if scenario.source else
+                                     scenario.name), None, f"profiles.{name}", p)
+                         for p in exc.problems]
     if problems:
         raise ScenarioError(problems)
 

@@ -29,7 +29,6 @@ from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import READINESS_FACTORS, THREAT_CLASSES, Scenario
 
 COLLECTION = {"sensor": "sensors", "command_post": "command_posts", "fire_unit": "fire_units"}
-DURATION_FIELDS = ("decision_delay", "engagement_time")
 
 
 class ParameterError(ValueError):
@@ -61,8 +60,9 @@ class Parameter:
             return "true | false"
         if self.kind == "count":
             return f"whole ≥ {self.low:g}"
-        high = "∞" if math.isinf(self.high) else f"{self.high:g}"
-        return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}]"
+        high = f"{self.high:g}]" if not math.isinf(self.high) else \
+            "∞]" if self.kind == "rate" else "∞)"
+        return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}"
 
     def encode(self, value: Any) -> float:
         """The value as stored in a point; raises ValueError saying what was expected."""
@@ -93,31 +93,35 @@ class Parameter:
         return f"a number in {self.allowed}"
 
     def encode_column(self, values: Any) -> np.ndarray:
-        """A column of values as stored (vectorized encode); raises ValueError naming the
-        first bad row."""
-        values = np.asarray(values)
-        if self.kind == "choice" or values.dtype.kind in "OUS":
-            return np.array([self.encode(v.item() if hasattr(v, "item") else v)
-                             for v in values], dtype=float) if self.kind == "choice" else \
-                self._bad(values, np.ones(len(values), dtype=bool))
-        if values.dtype.kind == "b":
-            if self.kind != "bool":
-                return self._bad(values, np.ones(len(values), dtype=bool))
+        """A column of values as stored (encode, vectorized for numbers); raises ValueError
+        naming the first bad row."""
+        if not isinstance(values, np.ndarray):  # a list: its items as given (no casting)
+            items = list(values)
+            mixed = any(isinstance(v, (str, bool, type(None))) for v in items)
+            values = np.array(items, dtype=object) if mixed else np.asarray(items)
+        if values.dtype.kind == "b" and self.kind == "bool":
             return values.astype(float)
+        if values.dtype.kind in "OUSb" or self.kind == "choice":  # one by one
+            out = np.empty(len(values))
+            for i, v in enumerate(values):
+                try:
+                    out[i] = self.encode(v.item() if isinstance(v, np.generic) else v)
+                except ValueError as exc:
+                    raise ValueError(f"row {i}: {exc}") from None
+            return out
         x = values.astype(float)
-        if self.kind == "bool":
+        if self.kind == "bool":  # a numeric design: 0 and 1
             bad = (x != 0) & (x != 1)
         else:
             bad = np.isnan(x) | (x < self.low) | (x > self.high)
             bad |= (x == 0) if self.kind == "positive" else False
             bad |= np.isinf(x) if self.kind != "rate" else False
             bad |= (x != np.floor(x)) if self.kind == "count" else False
-        return self._bad(values, bad) if bad.any() else x
-
-    def _bad(self, values: np.ndarray, bad: np.ndarray) -> np.ndarray:
-        i = int(np.flatnonzero(bad)[0])
-        expected = "true or false (or 0/1)" if self.kind == "bool" else self.expected
-        raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            expected = "true or false (or 0/1)" if self.kind == "bool" else self.expected
+            raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
+        return x
 
     def decode(self, x: float) -> Any:
         """The stored number as the value a scenario file writes."""
@@ -195,6 +199,7 @@ class ParameterSpace:
     origin: list[tuple[str | int, ...] | str | None] = field(default_factory=list)
     _layout: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
     _durations: dict[str, np.ndarray] = field(default_factory=dict)  # field path → slots
+    _duration_of: dict[int, str] = field(default_factory=dict)  # slot → its field path
     _profiles: dict[str, Point] = field(default_factory=dict)
 
     # --- building ---------------------------------------------------------------------------
@@ -321,6 +326,7 @@ class ParameterSpace:
             slots.append(self._add(f"{path}.{name}", kind, math.nan if x is None else x,
                                    origin if x is not None else None))
         self._durations[path] = np.array(slots, dtype=np.int64)
+        self._duration_of.update({slot: path for slot in slots})
 
     # --- paths --------------------------------------------------------------------------------
 
@@ -378,7 +384,7 @@ class ParameterSpace:
         if not values:
             return start
         return self.apply(start, [Assignment(k, v, "values") for k, v in values.items()],
-                          name=start.name)
+                          name=f"{start.name}+set")
 
     def profile(self, name: str) -> Point:
         """A profile's point (resolved once, then kept)."""
@@ -397,20 +403,41 @@ class ParameterSpace:
         value is reported at once (ParameterError, or ScenarioError with file:line)."""
         theta, origin = start.theta.copy(), list(start.origin)
         problems: list[tuple[Assignment, str]] = []
+        touched: dict[str, tuple[Assignment, set[int]]] = {}  # duration field → last, slots
         for a in assignments:
             try:
                 for slot, x in self._encode(a.path, a.value):
                     theta[slot] = x
                     origin[slot] = a.origin
+                    field_path = self._duration_of.get(slot)
+                    if field_path is not None:
+                        touched[field_path] = (a, touched.get(field_path, (a, set()))[1] | {slot})
             except ValueError as exc:
                 problems.append((a, str(exc)))
-        for path, slots in self._durations.items():
-            message = _duration_problem(theta[slots])
+        for path, (last, slots) in touched.items():
+            message = self._settle_duration(theta, path, slots)
             if message:
-                problems.append((Assignment(path, None), f"{path}: {message}"))
+                problems.append((last, f"{path}: {message}"))
         if problems:
             self._raise(problems)
         return Point(name, theta, origin)
+
+    def _settle_duration(self, theta: np.ndarray, path: str, assigned: set[int]) -> str | None:
+        """Clear a duration field's slots that its family (as now set) does not use, and say
+        what is wrong with it, if anything: a parameter set that the family does not have, or
+        one it needs that is missing or out of order."""
+        slots = self._durations[path]
+        family = dist.FAMILIES[int(theta[slots[0]])]
+        own = dist.PARAMETERS[family]
+        foreign = [n for slot, n in zip(slots[1:], _DURATION_NAMES, strict=True)
+                   if slot in assigned and n not in own and not math.isnan(theta[slot])]
+        if foreign:
+            return (f"{', '.join(foreign)} is not a parameter of a {family} distribution "
+                    f"(it has: {', '.join(own) or 'none'})")
+        for slot, n in zip(slots[1:], _DURATION_NAMES, strict=True):
+            if n not in own:
+                theta[slot] = math.nan
+        return _duration_problem(theta[slots])
 
     def _encode(self, path: str, value: Any) -> list[tuple[int, float]]:
         """(slot, number) pairs that set `path` to `value`."""
@@ -422,8 +449,8 @@ class ParameterSpace:
         flyout = path.endswith("engagement_time")
         if value is None and flyout:
             code, numbers = dist.FLYOUT, {}
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            code, numbers = dist.FIXED, {"value": float(value)}
+        elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            code, numbers = dist.FIXED, {"value": self.by_path[f"{path}.value"].encode(value)}
         elif isinstance(value, Mapping) and value.get("dist") in dist.FAMILIES[1:]:
             family = value["dist"]
             names = dist.PARAMETERS[family]
@@ -470,11 +497,6 @@ class ParameterSpace:
                 codes[:, i] = _codes(theta[:, self._durations[f"{prefix}.{e.id}.{key}"]])
             out[key] = codes
         return Params(**out)
-
-    def names(self, point: Point) -> dict[str, Any]:
-        """The point's value of every parameter that applies to it, path → value."""
-        return {p.path: p.decode(point.theta[p.slot]) for p in self.parameters
-                if not math.isnan(point.theta[p.slot])}
 
 
 _DURATION_NAMES = ("value", "mean", "low", "mode", "high", "median", "sigma")
@@ -604,22 +626,23 @@ class ParamTable:
     def from_columns(cls, space: ParameterSpace, start: Point,
                      columns: Mapping[str, Sequence[Any]]) -> ParamTable:
         """Rows from columns: `replication` and parameter paths (group paths and `…pk` too);
-        the other parameters keep their values at `start`. Every bad path or value is
+        the other parameters keep their values at `start`. Rows with the same values share a
+        point; points are numbered in order of first appearance. Every bad path or value is
         reported at once (ParameterError)."""
         if "replication" not in columns:
             raise ParameterError(["a parameter table needs a 'replication' column"])
         replication = np.asarray(columns["replication"])
-        if replication.ndim != 1 or replication.dtype.kind not in "iu" or \
-                (replication < 0).any():
+        if replication.ndim != 1 or (len(replication) and (
+                replication.dtype.kind not in "iu" or (replication < 0).any())):
             raise ParameterError(["replication: expected whole numbers ≥ 0, one per row"])
         R = len(replication)
-        theta = np.tile(start.theta, (R, 1))
-        problems, touched = [], []
+        assigned: dict[int, np.ndarray] = {}
+        problems = []
         for path, column in columns.items():
             if path == "replication":
                 continue
-            if len(column) != R:
-                problems.append(f"{path}: {len(column)} values for {R} rows")
+            if np.ndim(column) != 1 or len(column) != R:
+                problems.append(f"{path}: expected one value per row ({R})")
                 continue
             try:
                 for concrete in space.expand(path):
@@ -627,25 +650,32 @@ class ParamTable:
                         raise ValueError("in a table, set a distribution by its parameters' "
                                          f"paths ({concrete}.dist, {concrete}.mean, …)")
                     p = space.by_path[concrete]
-                    theta[:, p.slot] = p.encode_column(column)
-                    touched.append(concrete)
+                    assigned[p.slot] = p.encode_column(column)
             except ValueError as exc:
                 problems.append(f"{path}: {exc}")
-        keyed = np.where(np.isnan(theta), -1.0, theta)  # every parameter is ≥ 0
-        _, first, point = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
-        points = theta[first]
-        for path, slots in space._durations.items():
-            if any(t.startswith(path + ".") for t in touched):
-                for k, row in enumerate(points):
-                    message = _duration_problem(row[slots])
-                    if message:
-                        problems.append(f"{path}: {message} (row "
-                                        f"{int(np.flatnonzero(point == k)[0])})")
-                        break
         if problems:
             raise ParameterError(problems)
-        return cls(space, points, point.reshape(-1).astype(np.int64),
-                   replication.astype(np.int64))
+        slots = np.array(sorted(assigned), dtype=np.int64)
+        values = np.stack([assigned[k] for k in slots], axis=1) if len(slots) else \
+            np.zeros((R, 0))
+        _, first, inverse = np.unique(np.where(np.isnan(values), -1.0, values), axis=0,
+                                      return_index=True, return_inverse=True)
+        order = np.argsort(first)  # number points by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        points = np.tile(start.theta, (len(order), 1))
+        points[:, slots] = values[first[order]]
+        for path, field_slots in space._durations.items():
+            mine = set(field_slots.tolist()) & set(slots.tolist())
+            for k in range(len(points)) if mine else ():
+                message = space._settle_duration(points[k], path, mine)
+                if message:
+                    problems.append(f"{path}: row {int(first[order][k])}: {message}")
+                    break
+        if problems:
+            raise ParameterError(problems)
+        return cls(space, points, rank[inverse.reshape(-1)].astype(np.int64),
+                   replication.astype(np.int64), (f"{start.name}+table",))
 
     def rows(self, lo: int, hi: int) -> ParamTable:
         """Rows lo … hi − 1."""

@@ -5,23 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from iadsim.engine.results import (
-    DEFAULT_OBSERVABLES,
-    LINKS,
-    Estimate,
-    Results,
-    RunInfo,
-    UnknownObservable,
-)
+from iadsim.engine.results import DEFAULT_OBSERVABLES, LINKS, Z95, Estimate, Results, RunInfo
 
-__all__ = ["DEFAULT_OBSERVABLES", "Accumulator", "Estimate", "UnknownObservable", "observable",
-           "summary_observables"]
-_Z95 = 1.959963984540054
-
-
-def observable(results: Results, name: str) -> np.ndarray:
-    """Per-replication values of a named observable (Results.observable)."""
-    return results.observable(name)
+__all__ = ["DEFAULT_OBSERVABLES", "Accumulator", "Estimate", "summary_observables"]
 
 
 def summary_observables(info: RunInfo) -> tuple[str, ...]:
@@ -62,8 +48,8 @@ class Accumulator:
         for i, name in enumerate(self.names):
             if self.n > 1:
                 se = float(np.sqrt(self.m2[i] / (self.n - 1) / self.n))
-                out[name] = Estimate(float(self.mean[i]), float(self.mean[i] - _Z95 * se),
-                                     float(self.mean[i] + _Z95 * se), se)
+                out[name] = Estimate(float(self.mean[i]), float(self.mean[i] - Z95 * se),
+                                     float(self.mean[i] + Z95 * se), se)
             else:
                 nan = float("nan")
                 out[name] = Estimate(float(self.mean[i]) if self.n else nan, nan, nan, nan)

@@ -34,15 +34,6 @@ def encode(value: object) -> tuple[int, float, float, float]:
     return FAMILIES.index(family), slots[0], slots[1], slots[2]
 
 
-def decode(code: int, a: float, b: float, c: float) -> dict[str, object] | float | None:
-    """The field value of (code, a, b, c), as a scenario file writes it."""
-    family = FAMILIES[int(code)]
-    if family == "flyout":
-        return None
-    slots = (a, b, c)
-    return {"dist": family, **{n: slots[SLOT[n]] for n in PARAMETERS[family]}}
-
-
 def sample(code: int, a: float, b: float, c: float, rng: np.random.Generator) -> float:
     """One draw from the reference engine's generator (not for FLYOUT)."""
     if code == FIXED:

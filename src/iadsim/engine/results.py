@@ -25,7 +25,7 @@ DEFAULT_OBSERVABLES = (
 )
 _FILTER_KEYS = ("guidance", "unit_type", "id")
 _NAME = re.compile(r"^(?P<base>[a-z_]+)(\[(?P<key>[a-z_]+)=(?P<value>[^\]]+)\])?$")
-_Z95 = 1.959963984540054
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Estimate:
         if n < 2:
             return cls(mean, math.nan, math.nan, math.nan)
         se = float(np.std(values, ddof=1) / math.sqrt(n))
-        return cls(mean, mean - _Z95 * se, mean + _Z95 * se, se)
+        return cls(mean, mean - Z95 * se, mean + Z95 * se, se)
 
     def as_dict(self) -> dict[str, float | None]:
         """Plain data for JSON; an interval that cannot be computed (one run) is None."""

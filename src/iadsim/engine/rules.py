@@ -18,9 +18,11 @@ AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(len(READINESS_FACTORS)
 # the factors that must all be drawn true for an entity of each kind to work at all
 UP = {"sensor": (AVAILABLE, DEPLOYED, EMITTING), "command_post": (AVAILABLE, DEPLOYED),
       "fire_unit": (AVAILABLE, DEPLOYED)}
-# the factors that act on each kind: `up`, and a sensor's link, and a fire unit's crew
+# the factors that act on each kind: `up`, a sensor's link (to its command post or fire unit), a
+# fire unit's link to its command post (orders reach it) and its crew
 FACTORS = {"sensor": (AVAILABLE, DEPLOYED, EMITTING, CONNECTED),
-           "command_post": (AVAILABLE, DEPLOYED), "fire_unit": (AVAILABLE, DEPLOYED, TRAINED)}
+           "command_post": (AVAILABLE, DEPLOYED),
+           "fire_unit": (AVAILABLE, DEPLOYED, CONNECTED, TRAINED)}
 
 # command-post authority (MODEL.md); a unit with no command post engages on its own
 AUTHORITIES = ("central", "delegated", "autonomous")

@@ -273,6 +273,8 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
     own = acquired if own_authorises else []
     detected_at, reported_at, ordered_at = command[unit.command_post] if unit.command_post >= 0 \
         else (None, None, None)
+    if not chain.world.ready["fire_unit"][u, CONNECTED]:
+        ordered_at = None  # orders do not reach a unit that is not connected
     ordered = union(since(ordered_at), own)
     authorised = ALWAYS if own_authorises else since(ordered_at)
     return Passage(

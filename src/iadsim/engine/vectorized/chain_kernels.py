@@ -97,6 +97,7 @@ class FireControl(NamedTuple):
     hold: np.ndarray  # (B, S + U, G) bool
     unit_ready: np.ndarray  # (B, U, G) bool
     own: np.ndarray  # (B, U) bool: may engage on own acquisition
+    connected: np.ndarray  # (B, U) bool: orders reach the unit
 
 
 class Command(NamedTuple):
@@ -245,7 +246,8 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             ta = _first_event(fc.rate[b, src], lo, hi, hazard, seg.lo, seg.hi)
             if ta == INF:
                 continue
-            start = max(ta, -INF if fc.own[b, u] else command.ordered[b, j, passages.post[p]])
+            ordered = command.ordered[b, j, passages.post[p]] if fc.connected[b, u] else INF
+            start = max(ta, -INF if fc.own[b, u] else ordered)
             for g in range(G):
                 if not (fc.unit_ready[b, u, g] and fc.hold[b, src, g]):
                     continue
@@ -275,5 +277,6 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             out.link_held[b, p, UNIT_READY] = last_ready > -INF
             out.link_held[b, p, DETECTED] = command.detected[b, j, c] <= last_ready or own_any
             out.link_held[b, p, REPORTED] = command.reported[b, j, c] <= last_ready or own_any
-            out.link_held[b, p, ORDERED] = command.ordered[b, j, c] <= last_ready or own_any
+            ordered = command.ordered[b, j, c] if fc.connected[b, u] else INF
+            out.link_held[b, p, ORDERED] = ordered <= last_ready or own_any
             out.link_held[b, p, FIRE_CONTROL] = out.win_lo[b, p, 0] < INF
