@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.special import ndtri
 
-from iadsim.engine import distributions
+from iadsim import distributions
 from iadsim.engine.reference.intervals import StepRate
 from iadsim.engine.vectorized import battle_kernels, chain_kernels
 from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys, uniform_at

@@ -19,9 +19,9 @@ from iadsim.analysis.summary import Estimate
 from iadsim.api import Interrupted, RunSummary, load, parameters, simulate
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import TABLES
-from iadsim.engine.rules import LINKS
 from iadsim.model import Model
 from iadsim.params import ParameterError, ParameterSpace
+from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import Problem, load_scenario
 from iadsim.scenario.schema import Scenario

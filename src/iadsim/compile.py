@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from iadsim.engine.rules import KINDS
 from iadsim.geometry import Interval, LocalFrame, Track, coverage_intervals, envelope_intervals
+from iadsim.rules import KINDS
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import (
     CommandPost,

@@ -22,9 +22,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from iadsim import distributions as dist
 from iadsim.compile import entities, local_frame, select, strike_key
-from iadsim.engine import distributions as dist
-from iadsim.engine.rules import AUTHORITIES, FACTORS, KINDS
+from iadsim.rules import AUTHORITIES, FACTORS, KINDS
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import READINESS_FACTORS, THREAT_CLASSES, Scenario
 

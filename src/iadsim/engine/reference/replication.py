@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from iadsim import distributions
 from iadsim.compile import CompiledScenario, CompiledUnit, Entity
-from iadsim.engine import distributions
 from iadsim.engine.reference.intervals import (
     ALWAYS,
     Intervals,
@@ -34,7 +34,8 @@ from iadsim.engine.reference.intervals import (
 )
 from iadsim.engine.reference.rng import replication_rng
 from iadsim.engine.results import Replication
-from iadsim.engine.rules import (
+from iadsim.params import Params
+from iadsim.rules import (
     ABORTED,
     AUTONOMOUS,
     CAPACITY,
@@ -60,7 +61,6 @@ from iadsim.engine.rules import (
     UNIT_READY,
     UP,
 )
-from iadsim.params import Params
 
 
 def simulate_row(cs: CompiledScenario, params: Params, seed: int, replication: int

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.engine.results import Results
-from iadsim.engine.rules import INF, KILLS, KINDS, LINKS, TRAINED, UNIT_COUNTS
 from iadsim.engine.vectorized import battle_kernels as kernels
 from iadsim.engine.vectorized.block import Block
+from iadsim.rules import INF, KILLS, KINDS, LINKS, TRAINED, UNIT_COUNTS
 
 
 def fight(block: Block) -> kernels.Outcomes:

@@ -21,8 +21,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from iadsim.engine import distributions
-from iadsim.engine.rules import (
+from iadsim import distributions
+from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
+from iadsim.rules import (
     ABORTED,
     CAPACITY,
     ENGAGEMENTS,
@@ -36,7 +37,6 @@ from iadsim.engine.rules import (
     MISSILES_FIRED,
     NO_LAUNCH,
 )
-from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
 
 
 class Candidates(NamedTuple):

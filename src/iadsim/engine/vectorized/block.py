@@ -11,15 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from iadsim.engine.rules import (
-    AUTONOMOUS,
-    CONNECTED,
-    DELEGATED,
-    HELD_LINKS,
-    INF,
-    KINDS,
-    UP,
-)
 from iadsim.engine.vectorized import chain_kernels as kernels
 from iadsim.engine.vectorized.counter_rng import (
     ARRIVAL_TIME,
@@ -33,6 +24,15 @@ from iadsim.engine.vectorized.counter_rng import (
 )
 from iadsim.engine.vectorized.plan import Plan
 from iadsim.params import Params
+from iadsim.rules import (
+    AUTONOMOUS,
+    CONNECTED,
+    DELEGATED,
+    HELD_LINKS,
+    INF,
+    KINDS,
+    UP,
+)
 
 
 class Block:

@@ -15,8 +15,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from iadsim.engine import distributions
-from iadsim.engine.rules import (
+from iadsim import distributions
+from iadsim.engine.vectorized.counter_rng import ACQUIRE, DECISION, DETECT, uniform_at
+from iadsim.rules import (
     AUTONOMOUS,
     DETECTED,
     FIRE_CONTROL,
@@ -25,7 +26,6 @@ from iadsim.engine.rules import (
     REPORTED,
     UNIT_READY,
 )
-from iadsim.engine.vectorized.counter_rng import ACQUIRE, DECISION, DETECT, uniform_at
 
 
 class Segments(NamedTuple):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.compile import CompiledScenario
-from iadsim.engine.rules import INF
 from iadsim.geometry import intersect
+from iadsim.rules import INF
 
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
