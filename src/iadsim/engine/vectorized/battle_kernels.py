@@ -107,6 +107,21 @@ class Queue(NamedTuple):
     ready_from: np.ndarray  # (P,) float: engageable since
     queued: np.ndarray  # (P,) int64: tick at which it joined the queue
 
+
+class Replication(NamedTuple):
+    """One replication's state while its battle is played (views of the block's arrays and
+    of reused scratch)."""
+
+    win_lo: np.ndarray  # (P, W) float: its passages' engageable windows
+    win_hi: np.ndarray  # (P, W) float
+    next_free: np.ndarray  # (U,) float: when each unit's first channel frees
+    missiles: np.ndarray  # (U,) int64: rounds left
+    sls: np.ndarray  # (U,) bool: shoot-look-shoot
+    engaged: np.ndarray  # (J, U) bool: unit u has engaged threat j
+    n_engaged: np.ndarray  # (P,) int64: engagements of each passage
+    skipped: np.ndarray  # (P,) bool: blocked by the engage-at-most-once rule
+    kill_time: np.ndarray  # (J,) float: inf while alive
+
 @numba.njit(cache=True, inline="always")
 def _interp(x, xp, fp):
     """np.interp at one point, by NumPy's formula, without allocating."""
@@ -128,36 +143,35 @@ def _interp(x, xp, fp):
 
 
 @numba.njit(cache=True)
-def _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls, engaged, n_engaged, skipped,
-            kill_time):
-    """Retire or move on the live candidates of unit u (one replication: lo_b, hi_b are its
-    windows (P, W), the rest its state); returns (head position or −1, the next free tick)."""
-    W = lo_b.shape[1]
+def _settle(u, q, r, tick):
+    """Retire or move on the live candidates of unit u in the queue q of replication r;
+    returns (head position or −1, the next free tick)."""
+    W = r.win_lo.shape[1]
     head, steps = -1, 0
     for c in range(q.first[u], q.first[u + 1]):
         if not q.live[c]:
             continue
         p, j = q.passage[c], q.threat[c]
-        if not sls[u] and engaged[j, u]:
-            if n_engaged[p] == 0:
-                skipped[p] = True
+        if not r.sls[u] and r.engaged[j, u]:
+            if r.n_engaged[p] == 0:
+                r.skipped[p] = True
             q.live[c] = False
             continue
-        start = max(q.ready_from[c], next_free[u])
-        if kill_time[j] <= start or missiles[u] <= 0:
+        start = max(q.ready_from[c], r.next_free[u])
+        if r.kill_time[j] <= start or r.missiles[u] <= 0:
             q.live[c] = False
             continue
         i = 0
-        while start > hi_b[p, q.window[c]]:  # its window passed before a channel freed
+        while start > r.win_hi[p, q.window[c]]:  # its window passed before a channel freed
             i += 1
-            hi = hi_b[p, q.window[c]]
-            nlo = lo_b[p, q.window[c] + 1] if q.window[c] + 1 < W else INF
+            hi = r.win_hi[p, q.window[c]]
+            nlo = r.win_lo[p, q.window[c] + 1] if q.window[c] + 1 < W else INF
             q.window[c] = min(q.window[c] + 1, W - 1)
             if nlo != hi:  # a window that does not touch the last one: rejoin the queue
                 q.ready_from[c] = nlo
                 q.queued[c] = tick + i
-            start = max(q.ready_from[c], next_free[u])
-            if not (nlo < INF and kill_time[j] > start):
+            start = max(q.ready_from[c], r.next_free[u])
+            if not (nlo < INF and r.kill_time[j] > start):
                 q.live[c] = False
                 break
         steps = max(steps, i)
@@ -185,8 +199,9 @@ def play_block(keys, cand, threats, units, out):
     for b in range(B):
         key = keys[b]
         lo_b, hi_b = cand.win_lo[b], cand.win_hi[b]
-        n_engaged_b, skipped_b = out.n_engaged[b], out.skipped[b]
-        kill_b, sls_b, channels_b = out.kill_time[b], units.sls[b], units.channels[b]
+        n_engaged_b, kill_b, channels_b = out.n_engaged[b], out.kill_time[b], units.channels[b]
+        r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], engaged, n_engaged_b,
+                        out.skipped[b], kill_b)
         # the candidates: passages with a window, grouped by unit (in passage order)
         q.first[:] = 0
         for p in range(P):
@@ -209,16 +224,14 @@ def play_block(keys, cand, threats, units, out):
         engaged[:] = False
         tick = 1
         for u in range(U):
-            head[u], tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b, engaged,
-                                    n_engaged_b, skipped_b, kill_b)
+            head[u], tick = _settle(u, q, r, tick)
         while True:
             # the earliest head over all units; a head whose threat died meanwhile retires
             best, best_start = -1, INF
             for u in range(U):
                 h = head[u]
                 while h >= 0 and kill_b[q.threat[h]] <= max(q.ready_from[h], next_free[u]):
-                    h, tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b,
-                                      engaged, n_engaged_b, skipped_b, kill_b)
+                    h, tick = _settle(u, q, r, tick)
                     head[u] = h
                 if h < 0:
                     continue
@@ -290,7 +303,7 @@ def play_block(keys, cand, threats, units, out):
                 kill_b[j] = resolve
                 out.killer[b, j] = u
             q.live[c] = False
-            if sls_b[u] and not aborted and not kill:  # shoot-look-shoot: rejoin the queue
+            if r.sls[u] and not aborted and not kill:  # shoot-look-shoot: rejoin the queue
                 for w in range(W):
                     if hi_b[p, w] >= resolve:
                         q.window[c] = w
@@ -299,8 +312,7 @@ def play_block(keys, cand, threats, units, out):
                         tick += 1
                         q.live[c] = True
                         break
-            head[u], tick = _settle(u, q, lo_b, hi_b, tick, next_free, missiles, sls_b, engaged,
-                                    n_engaged_b, skipped_b, kill_b)
+            head[u], tick = _settle(u, q, r, tick)
 
 
 @numba.njit(cache=True)
