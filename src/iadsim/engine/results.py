@@ -238,9 +238,13 @@ class Results:
 
         def rows(name: str, key: str) -> dict[str, np.ndarray]:
             tables = [getattr(p, name) for p in parts]
-            out = {k: np.concatenate([t[k] for t in tables]) for k in tables[0]}
-            out[key] = np.concatenate([t[key] + o for t, o in zip(tables, offsets, strict=False)])
-            return out
+            out = {k: np.concatenate([t[k] for t in tables]) for k in tables[0] if k != key}
+            index = np.empty(sum(len(t[key]) for t in tables), dtype=np.int64)
+            start = 0
+            for t, o in zip(tables, offsets, strict=False):  # each part's rows, shifted
+                np.add(t[key], o, out=index[start:start + len(t[key])])
+                start += len(t[key])
+            return {key: index, **out}
 
         table = first.table
         return cls(
