@@ -156,7 +156,7 @@ def test_a_group_path_sets_every_member_that_has_the_parameter(model):
                                                  "fire_units.east.readiness.available"]),
     ("fire_units.east.readiness.available", 1.5, ["[0, 1]", "1.5"]),
     ("fire_units.east.readiness.emitting", 0.5, ["unknown"]),
-    ("sensors.sr.range_km", 100, ["structure"]),
+    ("sensors.sr.role", "search", ["structure", "scenario file"]),
     ("command_posts.cp.authority", "ai", ["central", "autonomous"]),
     ("fire_units.east.salvo", 1.5, ["whole"]),
     ("groups.radars.readiness.trained", 0.5, ["no member"]),
@@ -309,3 +309,26 @@ def test_a_bad_table_column_is_a_clear_error(model, column, words):
                              "fire_units.east.readiness.available": column})
     for word in words:
         assert word in str(info.value), str(info.value)
+
+
+def test_a_structure_value_compiles_anew_and_a_parameter_does_not(model):
+    wider = model.at(values={"fire_units.west.max_range_km": 9.0})
+    assert wider.structure is not model.structure and wider.profile == "base+set"
+    assert model.at(values={"fire_units.west.pk": 0.1}).structure is model.structure
+    assert wider.structure.envelope[0, 0] != model.structure.envelope[0, 0]
+    assert wider.scenario.fire_units[0].max_range_km == 9.0
+    with pytest.raises(ParameterError, match="impossible envelope"):
+        model.at(values={"fire_units.west.max_range_km": 0.1})
+    with pytest.raises(ParameterError, match="vary by row"):
+        iadsim.table(model, {"replication": np.arange(2),
+                             "fire_units.west.max_range_km": [4.0, 5.0]})
+
+
+def test_params_lists_structure_on_request():
+    result = runner.invoke(app, ["params", "caracas-2026", "--structure", "--json"])
+    rows = {r["path"]: r for r in json.loads(result.stdout)["parameters"]}
+    assert rows["sensors.s300-1-sr.range_km"]["structure"] is True
+    assert rows["strikes.strike-buk-carlota.time_s"]["value"] == 450.0
+    assert "EVIDENCE" in rows["fire_units.buk-carlota.lat"]["source"]
+    plain = runner.invoke(app, ["params", "caracas-2026", "--json"])
+    assert not any("structure" in r for r in json.loads(plain.stdout)["parameters"])

@@ -19,8 +19,9 @@ from iadsim.api import (
 )
 from iadsim.engine.results import Estimate, Results
 from iadsim.model import Model, compile_scenario
-from iadsim.params import ParameterError, ParamTable
+from iadsim.params import ParameterError
 from iadsim.scenario import ScenarioError, load_scenario
+from iadsim.tables import ParamTable
 
 __version__ = "0.1.0"
 

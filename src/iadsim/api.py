@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
+from iadsim.compile import structure_values
 from iadsim.engine import DEFAULT_ENGINE, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Results, RunInfo, run_info
 from iadsim.model import Model, compile_scenario
-from iadsim.params import ParamTable
 from iadsim.scenario import load_scenario
+from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
 
@@ -204,10 +205,11 @@ def _blocks(model: Model, runs: int, seed: int, engine: str, workers: int, size:
 # --- the parameter listing ------------------------------------------------------------------------
 
 
-def parameters(model: Model) -> list[dict[str, Any]]:
+def parameters(model: Model, structure: bool = False) -> list[dict[str, Any]]:
     """Every parameter at the model's point: path, value, allowed values, and the comment of
     the line that set it (or the catalog type it comes from); then each group path with the
-    members' paths it sets."""
+    members' paths it sets; with `structure`, then the structure fields a new compile can
+    change (marked `"structure": true`)."""
     space, point = model.space, model.point
     source = model.scenario.source
     rows = []
@@ -229,6 +231,10 @@ def parameters(model: Model) -> list[dict[str, Any]]:
                          "value": values.pop() if len(values) == 1 else "mixed",
                          "allowed": space.by_path[paths[0]].allowed, "expands_to": paths,
                          "source": f"group of {len(paths)}"})
+    if structure:
+        rows += [{"path": path, "value": value, "allowed": "structure: compiles anew",
+                  "structure": True, "source": _source_of(model, origin, source)}
+                 for path, value, origin in structure_values(model.scenario)]
     return rows
 
 

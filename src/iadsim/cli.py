@@ -149,10 +149,13 @@ def params_command(
         "--profile", "-p", help="Show the values of this profile.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
     settings: Annotated[list[str] | None, SET] = None,
+    structure: Annotated[bool, typer.Option(
+        "--structure", help="Also list the structure fields (each change compiles anew).")
+    ] = False,
 ) -> None:
     """List the parameters profiles, tables and analyses can set, with values and sources."""
     model = _load(scenario, profile, settings)
-    rows = parameters(model)
+    rows = parameters(model, structure)
     if as_json:
         sys.stdout.write(json.dumps({"scenario": model.name, "profile": model.profile,
                                      "parameters": rows}) + "\n")
@@ -162,8 +165,8 @@ def params_command(
         table.add_row(escape(row["path"]), escape(str(row["value"])), escape(row["allowed"]),
                       escape(row["source"]))
     out.print(f"[bold]{escape(model.name)}[/bold] · profile [bold]{escape(model.profile)}[/bold]"
-              f" · {sum('expands_to' not in r for r in rows)} parameters; a group path sets "
-              "every member that has the parameter")
+              f" · {sum('expands_to' not in r and 'structure' not in r for r in rows)} "
+              "parameters; a group path sets every member that has the parameter")
     out.print(table)
 
 

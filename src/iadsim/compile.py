@@ -5,11 +5,15 @@ point never recomputes geometry."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from iadsim.geometry import Interval, LocalFrame, Track, coverage_intervals, envelope_intervals
+from iadsim.parameter import ParameterError
 from iadsim.rules import KINDS
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import (
@@ -204,3 +208,79 @@ def select(scenario: Scenario, selection: Selection, frame: LocalFrame) -> tuple
             if hit:
                 chosen.append(Entity(kind, i))
     return tuple(chosen)
+
+
+# --- structure that a sweep may change (each change is a new compile) ----------------------------
+
+STRUCTURE_FIELDS = {
+    "sensors": ("lat", "lon", "height_m", "range_km"),
+    "fire_units": ("lat", "lon", "height_m", "min_range_km", "max_range_km", "min_alt_m",
+                   "max_alt_m"),
+    "threats": ("count", "start_s", "rcs_m2", "speed_mps"),
+    "streams": ("count", "start_s", "end_s", "rate_per_s", "rcs_m2", "speed_mps"),
+    "strikes": ("time_s",),
+    "electronic_attack": ("start_s", "end_s"),
+}
+SCENARIO_STRUCTURE = ("duration_s",)
+
+
+def is_structure(path: str) -> bool:
+    """Whether a path names a structure field that a new compile can change."""
+    parts = path.split(".")
+    return (len(parts) == 1 and path in SCENARIO_STRUCTURE) or (
+        len(parts) == 3 and parts[2] in STRUCTURE_FIELDS.get(parts[0], ()))
+
+
+def structure_values(scenario: Scenario) -> list[tuple[str, Any, tuple[str | int, ...]]]:
+    """(path, value, where in the file) of every structure field a sweep may change."""
+    out: list[tuple[str, Any, tuple[str | int, ...]]] = [
+        (name, getattr(scenario, name), (name,)) for name in SCENARIO_STRUCTURE]
+    for collection, names in STRUCTURE_FIELDS.items():
+        for i, item in enumerate(getattr(scenario, collection)):
+            for name in names:
+                value = getattr(item, name)
+                if value is not None:
+                    out.append((f"{collection}.{_key(collection, i, item)}.{name}", value,
+                                (collection, i, name)))
+    return out
+
+
+def with_structure(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """The scenario with structure fields changed, validated again (ParameterError naming the
+    path of every problem)."""
+    data = scenario.model_dump(by_alias=True)
+    problems, where = [], {}
+    for path, value in values.items():
+        parts = path.split(".")
+        if len(parts) == 1 and path in SCENARIO_STRUCTURE:
+            data[path] = value
+            continue
+        items = data.get(parts[0]) if is_structure(path) else None
+        if items is None:
+            problems.append(f"{path}: not a structure path")
+            continue
+        index = next((i for i, item in enumerate(items)
+                      if _key(parts[0], i, item) == parts[1]), None)
+        if index is None:
+            problems.append(f"{path}: no {parts[0]} entry {parts[1]!r}")
+            continue
+        items[index][parts[2]] = value
+        where[(parts[0], index)] = parts[1]
+    if problems:
+        raise ParameterError(problems)
+    try:
+        changed = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ParameterError([
+            ".".join(str(where.get(tuple(e["loc"][:2]), p) if n == 1 else p)
+                     for n, p in enumerate(e["loc"])) + f": {e['msg']}"
+            for e in exc.errors()]) from None
+    changed._source = scenario.source
+    return changed
+
+
+def _key(collection: str, position: int, item: Any) -> str:
+    """How paths name an entry of a scenario list: its id (a strike without one: its
+    position)."""
+    ident = item.get("id") if isinstance(item, dict) else item.id
+    return strike_key(position, ident) if collection == "strikes" else str(ident)

@@ -23,115 +23,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from iadsim import distributions as dist
-from iadsim.compile import entities, local_frame, select, strike_key
+from iadsim.compile import entities, is_structure, local_frame, select, strike_key
+from iadsim.parameter import Parameter, ParameterError
 from iadsim.rules import AUTHORITIES, FACTORS, KINDS
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import READINESS_FACTORS, THREAT_CLASSES, Scenario
 
+__all__ = ["Assignment", "ParameterError", "ParameterSpace", "Params", "Point",
+           "profile_assignments"]
+
 COLLECTION = {"sensor": "sensors", "command_post": "command_posts", "fire_unit": "fire_units"}
-
-
-class ParameterError(ValueError):
-    """A parameter path or value that cannot be used; `problems` lists every one found."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One named input of the model: its path, where its value lives, and what it accepts."""
-
-    path: str
-    slot: int
-    kind: str  # probability, nonnegative, positive, rate, count, bool or choice
-    low: float = 0.0
-    high: float = math.inf
-    choices: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()  # choices this parameter does not accept
-
-    @property
-    def allowed(self) -> str:
-        """The allowed values, said for a person."""
-        if self.kind == "choice":
-            return " | ".join(c for c in self.choices if c not in self.excluded)
-        if self.kind == "bool":
-            return "true | false"
-        if self.kind == "count":
-            return f"whole ≥ {self.low:g}"
-        high = f"{self.high:g}]" if not math.isinf(self.high) else \
-            "∞]" if self.kind == "rate" else "∞)"
-        return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}"
-
-    def encode(self, value: Any) -> float:
-        """The value as stored in a point; raises ValueError saying what was expected."""
-        if self.kind == "choice":
-            if isinstance(value, str) and value in self.choices and value not in self.excluded:
-                return float(self.choices.index(value))
-            raise ValueError(f"expected one of {self.allowed.replace(' |', ',')} (got {value!r})")
-        if self.kind == "bool":
-            if isinstance(value, (bool, np.bool_)):
-                return float(value)
-            raise ValueError(f"expected true or false (got {value!r})")
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
-        x = float(value)
-        if math.isnan(x) or not self.low <= x <= self.high or (
-                self.kind == "positive" and x == 0) or (math.isinf(x) and self.kind != "rate") \
-                or (self.kind == "count" and x != int(x)):
-            raise ValueError(f"expected {self.expected} (got {value!r})")
-        return x
-
-    @property
-    def expected(self) -> str:
-        """What a value must be, said for a person."""
-        if self.kind == "count":
-            return f"a whole number ≥ {self.low:g}"
-        if self.kind == "bool":
-            return "true or false"
-        return f"a number in {self.allowed}"
-
-    def encode_column(self, values: Any) -> np.ndarray:
-        """A column of values as stored (encode, vectorized for numbers); raises ValueError
-        naming the first bad row."""
-        if not isinstance(values, np.ndarray):  # a list: its items as given (no casting)
-            items = list(values)
-            mixed = any(isinstance(v, (str, bool, type(None))) for v in items)
-            values = np.array(items, dtype=object) if mixed else np.asarray(items)
-        if values.dtype.kind == "b" and self.kind == "bool":
-            return values.astype(float)
-        if values.dtype.kind in "OUSb" or self.kind == "choice":  # one by one
-            out = np.empty(len(values))
-            for i, v in enumerate(values):
-                try:
-                    out[i] = self.encode(v.item() if isinstance(v, np.generic) else v)
-                except ValueError as exc:
-                    raise ValueError(f"row {i}: {exc}") from None
-            return out
-        x = values.astype(float)
-        if self.kind == "bool":  # a numeric design: 0 and 1
-            bad = (x != 0) & (x != 1)
-        else:
-            bad = np.isnan(x) | (x < self.low) | (x > self.high)
-            bad |= (x == 0) if self.kind == "positive" else False
-            bad |= np.isinf(x) if self.kind != "rate" else False
-            bad |= (x != np.floor(x)) if self.kind == "count" else False
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            expected = "true or false (or 0/1)" if self.kind == "bool" else self.expected
-            raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
-        return x
-
-    def decode(self, x: float) -> Any:
-        """The stored number as the value a scenario file writes."""
-        if self.kind == "choice":
-            return self.choices[int(x)]
-        if self.kind == "bool":
-            return bool(x)
-        if self.kind == "count":
-            return int(x)
-        return float(x)
 
 
 class Params(NamedTuple):
@@ -369,7 +270,9 @@ class ParameterSpace:
                 return f"unknown parameter path {path!r}: no {parts[0]} entry {parts[1]!r}"
             if parts[2] in _STRUCTURE:
                 return (f"{path!r} is structure, not a parameter: it shapes the geometry or "
-                        "the timeline; change it in the scenario file (a new compile)")
+                        "the timeline, so it cannot be set in a profile or vary by row; "
+                        + ("set it as a value (`--set`, load(values=…)): that compiles anew"
+                           if is_structure(path) else "change it in the scenario file"))
         hint = difflib.get_close_matches(path, [*self.by_path, *self._durations], n=1)
         return f"unknown parameter path {path!r}" + (f"; did you mean {hint[0]!r}?" if hint
                                                      else "")
@@ -477,6 +380,61 @@ class ParameterSpace:
                                  Problem(source.file, None, a.path, m) for a, m in problems])
         raise ParameterError([m if m.startswith(a.path) else f"{a.path}: {m}"
                               for a, m in problems])
+
+    def points_from_columns(self, start: Point, columns: Mapping[str, Sequence[Any]]
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(points, each row's point, replication) from table columns: `replication` and
+        parameter paths; other parameters keep their values at `start`. Rows with the same
+        values share a point, numbered in order of first appearance. Every bad path or value
+        is reported at once (ParameterError)."""
+        space = self
+        if "replication" not in columns:
+            raise ParameterError(["a parameter table needs a 'replication' column"])
+        replication = np.asarray(columns["replication"])
+        if replication.ndim != 1 or (len(replication) and (
+                replication.dtype.kind not in "iu" or (replication < 0).any())):
+            raise ParameterError(["replication: expected whole numbers ≥ 0, one per row"])
+        R = len(replication)
+        assigned: dict[int, np.ndarray] = {}
+        problems = []
+        for path, column in columns.items():
+            if path == "replication":
+                continue
+            if np.ndim(column) != 1 or len(column) != R:
+                problems.append(f"{path}: expected one value per row ({R})")
+                continue
+            try:
+                for concrete in space.expand(path):
+                    if concrete in space._durations:
+                        raise ValueError("in a table, set a distribution by its parameters' "
+                                         f"paths ({concrete}.dist, {concrete}.mean, …)")
+                    p = space.by_path[concrete]
+                    assigned[p.slot] = p.encode_column(column)
+            except ValueError as exc:
+                problems.append(f"{path}: {exc}")
+        if problems:
+            raise ParameterError(problems)
+        slots = np.array(sorted(assigned), dtype=np.int64)
+        values = np.stack([assigned[k] for k in slots], axis=1) if len(slots) else \
+            np.zeros((R, 0))
+        _, first, inverse = np.unique(np.where(np.isnan(values), -1.0, values), axis=0,
+                                      return_index=True, return_inverse=True)
+        order = np.argsort(first)  # number points by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        points = np.tile(start.theta, (len(order), 1))
+        points[:, slots] = values[first[order]]
+        for path, field_slots in space._durations.items():
+            mine = set(field_slots.tolist()) & set(slots.tolist())
+            for k in range(len(points)) if mine else ():
+                message = space._settle_duration(points[k], path, mine)
+                if message:
+                    problems.append(f"{path}: row {int(first[order][k])}: {message}")
+                    break
+        if problems:
+            raise ParameterError(problems)
+        return points, rank[inverse.reshape(-1)].astype(np.int64), replication.astype(np.int64)
+
 
     # --- engine arrays ------------------------------------------------------------------------
 
@@ -593,118 +551,3 @@ def _resolved_readiness(sc: Scenario) -> dict[str, list[list[tuple[float, Any]]]
             rows.append(row)
         out[kind] = rows
     return out
-
-
-# --- parameter tables ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ParamTable:
-    """Rows to run: each a replication index and a parameter point. Rows that share a
-    replication index run on the same random numbers (in the vectorized engine)."""
-
-    space: ParameterSpace
-    points: np.ndarray  # (K, parameters): the distinct points
-    point: np.ndarray  # (R,) int64: each row's point
-    replication: np.ndarray  # (R,) int64
-    labels: tuple[str, ...] = ()  # a name per point (a profile's, or empty)
-    _arrays: dict[int, Params] = field(default_factory=dict, compare=False, repr=False)
-    # the engine arrays of single points, shared by the table's slices (a run at one point
-    # computes them once, not once per block)
-
-    def __len__(self) -> int:
-        return len(self.replication)
-
-    @classmethod
-    def repeat(cls, space: ParameterSpace, point: Point, runs: int, first: int = 0
-               ) -> ParamTable:
-        """Replications first … first + runs − 1, all at one point."""
-        return cls(space, point.theta[None, :], np.zeros(runs, dtype=np.int64),
-                   np.arange(first, first + runs, dtype=np.int64), (point.name,))
-
-    @classmethod
-    def from_columns(cls, space: ParameterSpace, start: Point,
-                     columns: Mapping[str, Sequence[Any]]) -> ParamTable:
-        """Rows from columns: `replication` and parameter paths (group paths and `…pk` too);
-        the other parameters keep their values at `start`. Rows with the same values share a
-        point; points are numbered in order of first appearance. Every bad path or value is
-        reported at once (ParameterError)."""
-        if "replication" not in columns:
-            raise ParameterError(["a parameter table needs a 'replication' column"])
-        replication = np.asarray(columns["replication"])
-        if replication.ndim != 1 or (len(replication) and (
-                replication.dtype.kind not in "iu" or (replication < 0).any())):
-            raise ParameterError(["replication: expected whole numbers ≥ 0, one per row"])
-        R = len(replication)
-        assigned: dict[int, np.ndarray] = {}
-        problems = []
-        for path, column in columns.items():
-            if path == "replication":
-                continue
-            if np.ndim(column) != 1 or len(column) != R:
-                problems.append(f"{path}: expected one value per row ({R})")
-                continue
-            try:
-                for concrete in space.expand(path):
-                    if concrete in space._durations:
-                        raise ValueError("in a table, set a distribution by its parameters' "
-                                         f"paths ({concrete}.dist, {concrete}.mean, …)")
-                    p = space.by_path[concrete]
-                    assigned[p.slot] = p.encode_column(column)
-            except ValueError as exc:
-                problems.append(f"{path}: {exc}")
-        if problems:
-            raise ParameterError(problems)
-        slots = np.array(sorted(assigned), dtype=np.int64)
-        values = np.stack([assigned[k] for k in slots], axis=1) if len(slots) else \
-            np.zeros((R, 0))
-        _, first, inverse = np.unique(np.where(np.isnan(values), -1.0, values), axis=0,
-                                      return_index=True, return_inverse=True)
-        order = np.argsort(first)  # number points by first appearance
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        points = np.tile(start.theta, (len(order), 1))
-        points[:, slots] = values[first[order]]
-        for path, field_slots in space._durations.items():
-            mine = set(field_slots.tolist()) & set(slots.tolist())
-            for k in range(len(points)) if mine else ():
-                message = space._settle_duration(points[k], path, mine)
-                if message:
-                    problems.append(f"{path}: row {int(first[order][k])}: {message}")
-                    break
-        if problems:
-            raise ParameterError(problems)
-        return cls(space, points, rank[inverse.reshape(-1)].astype(np.int64),
-                   replication.astype(np.int64), (f"{start.name}+table",))
-
-    def rows(self, lo: int, hi: int) -> ParamTable:
-        """Rows lo … hi − 1."""
-        return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
-                          self.labels, self._arrays)
-
-    def params(self) -> Params:
-        """The engine arrays of every row."""
-        used, inverse = np.unique(self.point, return_inverse=True)
-        if len(used) == 1:
-            k = int(used[0])
-            if k not in self._arrays:
-                self._arrays[k] = self.space.arrays(self.points[used])
-            return _take(self._arrays[k], inverse)
-        return _take(self.space.arrays(self.points[used]), inverse)
-
-    def to_arrow(self) -> Any:
-        """One row per table row: replication, point, and each parameter that varies."""
-        import pyarrow as pa
-
-        theta = self.points[self.point]
-        columns: dict[str, Any] = {"replication": self.replication, "point": self.point}
-        for p in self.space.parameters:
-            col = theta[:, p.slot]
-            if len(col) and not np.all((col == col[0]) | (np.isnan(col) & np.isnan(col[0]))):
-                columns[p.path] = [p.decode(x) for x in col] if p.kind == "choice" else \
-                    col.astype(bool) if p.kind == "bool" else col
-        return pa.table(columns)
-
-
-def _take(params: Params, rows: np.ndarray) -> Params:
-    return Params(*(a[rows] for a in params))

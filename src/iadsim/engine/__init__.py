@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from iadsim.engine.results import Results
     from iadsim.model import Model
-    from iadsim.params import ParamTable
+    from iadsim.tables import ParamTable
 
 ENGINES = ("vectorized", "reference")
 DEFAULT_ENGINE = "vectorized"

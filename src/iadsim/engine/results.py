@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from iadsim.compile import CompiledScenario
-from iadsim.params import ParamTable
 from iadsim.rules import LINKS, UNIT_COUNTS
+from iadsim.tables import ParamTable
 
 __all__ = ["LINKS", "TABLES", "UNIT_COUNTS", "Estimate", "Replication", "Results", "RunInfo",
            "UnknownObservable", "run_info"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from iadsim.compile import CompiledScenario
 from iadsim.engine.reference.replication import simulate_row
 from iadsim.engine.results import Results
-from iadsim.params import ParamTable
+from iadsim.tables import ParamTable
 
 __all__ = ["run_reference"]
 

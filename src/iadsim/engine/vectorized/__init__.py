@@ -18,7 +18,7 @@ from iadsim.engine.vectorized.battle import play
 from iadsim.engine.vectorized.block import Block
 from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys
 from iadsim.engine.vectorized.plan import Plan
-from iadsim.params import ParamTable
+from iadsim.tables import ParamTable
 
 __all__ = ["Plan", "run_vectorized"]
 

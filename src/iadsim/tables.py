@@ -1,0 +1,82 @@
+"""Parameter tables: the rows an engine runs, each a replication index and a parameter point.
+
+Rows that share a replication index run on the same random numbers in the vectorized engine,
+which is how one design evaluates many points on the same luck (a SALib sample, Shapley
+coalitions, prior draws). Engines read a block of rows as `Params` arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from iadsim.params import ParameterSpace, Params, Point
+
+
+@dataclass(frozen=True)
+class ParamTable:
+    """Rows to run: each a replication index and a parameter point. Rows that share a
+    replication index run on the same random numbers (in the vectorized engine)."""
+
+    space: ParameterSpace
+    points: np.ndarray  # (K, parameters): the distinct points
+    point: np.ndarray  # (R,) int64: each row's point
+    replication: np.ndarray  # (R,) int64
+    labels: tuple[str, ...] = ()  # a name per point (a profile's, or empty)
+    _arrays: dict[int, Params] = field(default_factory=dict, compare=False, repr=False)
+    # the engine arrays of single points, shared by the table's slices (a run at one point
+    # computes them once, not once per block)
+
+    def __len__(self) -> int:
+        return len(self.replication)
+
+    @classmethod
+    def repeat(cls, space: ParameterSpace, point: Point, runs: int, first: int = 0
+               ) -> ParamTable:
+        """Replications first … first + runs − 1, all at one point."""
+        return cls(space, point.theta[None, :], np.zeros(runs, dtype=np.int64),
+                   np.arange(first, first + runs, dtype=np.int64), (point.name,))
+
+    @classmethod
+    def from_columns(cls, space: ParameterSpace, start: Point,
+                     columns: Mapping[str, Sequence[Any]]) -> ParamTable:
+        """Rows from columns: `replication` and parameter paths (group paths and `…pk` too);
+        the other parameters keep their values at `start`. Rows with the same values share a
+        point (ParameterSpace.points_from_columns)."""
+        points, point, replication = space.points_from_columns(start, columns)
+        return cls(space, points, point, replication, (f"{start.name}+table",))
+
+    def rows(self, lo: int, hi: int) -> ParamTable:
+        """Rows lo … hi − 1."""
+        return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
+                          self.labels, self._arrays)
+
+    def params(self) -> Params:
+        """The engine arrays of every row."""
+        used, inverse = np.unique(self.point, return_inverse=True)
+        if len(used) == 1:
+            k = int(used[0])
+            if k not in self._arrays:
+                self._arrays[k] = self.space.arrays(self.points[used])
+            return _take(self._arrays[k], inverse)
+        return _take(self.space.arrays(self.points[used]), inverse)
+
+    def to_arrow(self) -> Any:
+        """One row per table row: replication, point, and each parameter that varies."""
+        import pyarrow as pa
+
+        theta = self.points[self.point]
+        columns: dict[str, Any] = {"replication": self.replication, "point": self.point}
+        for p in self.space.parameters:
+            col = theta[:, p.slot]
+            if len(col) and not np.all((col == col[0]) | (np.isnan(col) & np.isnan(col[0]))):
+                columns[p.path] = [p.decode(x) for x in col] if p.kind == "choice" else \
+                    col.astype(bool) if p.kind == "bool" else col
+        return pa.table(columns)
+
+
+def _take(params: Params, rows: np.ndarray) -> Params:
+    return Params(*(a[rows] for a in params))
