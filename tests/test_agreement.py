@@ -241,6 +241,14 @@ def _cases() -> list[Case]:
              (101, 102), slow=True),
         Case("stress-command", lambda: _yaml(COMMAND, "command.yaml"), 6000, 60_000, (111, 112),
              slow=True),
+        # parameters set by path rather than in the file: an authority switched, an attack
+        # window switched off, a launcher's connection and a strike's odds changed
+        Case("stress-command[values]", lambda: _yaml(COMMAND, "command.yaml").at(values={
+            "command_posts.cp-central.authority": "autonomous",
+            "command_posts.cp-delegated.authority": "central",
+            "electronic_attack.jam.active": False,
+            "fire_units.sam-b.readiness.connected": 0.4,
+            "strikes.0.p_destroy": 0.9}), 6000, 60_000, (121, 122), slow=True),
     ]
     return cases
 

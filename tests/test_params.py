@@ -332,3 +332,23 @@ def test_params_lists_structure_on_request():
     assert "EVIDENCE" in rows["fire_units.buk-carlota.lat"]["source"]
     plain = runner.invoke(app, ["params", "caracas-2026", "--json"])
     assert not any("structure" in r for r in json.loads(plain.stdout)["parameters"])
+
+
+def test_the_parameters_are_recorded_with_the_results(model, tmp_path):
+    import pyarrow.parquet as pq
+
+    result = runner.invoke(app, ["run", "caracas-2026", "--runs", "30", "--json", "--out",
+                                 str(tmp_path), "--profile", "reported", "--set",
+                                 "command_posts.cp-air-defence.authority=autonomous"])
+    assert result.exit_code == 0, result.output
+    meta = pq.read_schema(tmp_path / "replications.parquet").metadata
+    recorded = json.loads(meta[b"parameters"])
+    assert recorded["command_posts.cp-air-defence.authority"] == "autonomous"
+    assert recorded["command_posts.cp-air-defence.orders_prob"] == 0.1
+    table = iadsim.table(model, {"replication": [0, 0, 1],
+                                 "command_posts.cp.authority": ["central", "delegated",
+                                                                "central"]})
+    arrow = run(model, seed=1, table=table).to_arrow()
+    assert arrow["command_posts.cp.authority"].to_pylist() == ["central", "delegated", "central"]
+    assert arrow["replication"].to_pylist() == [0, 0, 1]
+    assert "command_posts.cp.authority" not in json.loads(arrow.schema.metadata[b"parameters"])

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.parameter import Parameter
 from iadsim.params import ParameterSpace, Params, Point
 
 
@@ -64,17 +65,28 @@ class ParamTable:
             return _take(self._arrays[k], inverse)
         return _take(self.space.arrays(self.points[used]), inverse)
 
+    def varying(self) -> list[Parameter]:
+        """The parameters whose value differs between the table's points."""
+        points = self.points
+        same = (points == points[0]) | (np.isnan(points) & np.isnan(points[0]))
+        return [p for p in self.space.parameters if not same[:, p.slot].all()]
+
+    def constants(self) -> dict[str, Any]:
+        """path → value of every parameter that applies and is the same on every row."""
+        varying = {p.slot for p in self.varying()}
+        first = self.points[0]
+        return {p.path: p.decode(first[p.slot]) for p in self.space.parameters
+                if p.slot not in varying and not np.isnan(first[p.slot])}
+
     def to_arrow(self) -> Any:
         """One row per table row: replication, point, and each parameter that varies."""
         import pyarrow as pa
 
-        theta = self.points[self.point]
         columns: dict[str, Any] = {"replication": self.replication, "point": self.point}
-        for p in self.space.parameters:
-            col = theta[:, p.slot]
-            if len(col) and not np.all((col == col[0]) | (np.isnan(col) & np.isnan(col[0]))):
-                columns[p.path] = [p.decode(x) for x in col] if p.kind == "choice" else \
-                    col.astype(bool) if p.kind == "bool" else col
+        for p in self.varying():
+            col = self.points[self.point, p.slot]
+            columns[p.path] = [p.decode(x) for x in col] if p.kind == "choice" else \
+                col.astype(bool) if p.kind == "bool" else col
         return pa.table(columns)
 
 

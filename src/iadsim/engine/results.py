@@ -3,6 +3,7 @@ named observables read from it."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -281,8 +282,8 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         replications[name] = results.links[:, i]
     for e, eid in enumerate(info.entity_ids):
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
-    if len(results.table.points) > 1:  # the parameters that vary between rows
-        varying = results.table.to_arrow()
+    if len(results.table.points) > 1:  # the parameters that vary between rows; the others
+        varying = results.table.to_arrow()  # are in the metadata
         for name in varying.column_names[1:]:
             replications[name] = varying[name]
     units: dict[str, Any] = {
@@ -303,7 +304,8 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
     passages["unit"] = _labels(info.unit_ids, passages["unit"])
     passages["link"] = _labels(LINKS, passages["link"])
     meta = {b"scenario": info.scenario.encode(), b"profile": info.profile.encode(),
-            b"seed": str(info.seed).encode(), b"engine": info.engine.encode()}
+            b"seed": str(info.seed).encode(), b"engine": info.engine.encode(),
+            b"parameters": json.dumps(results.table.constants()).encode()}
     out = {}
     for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
         table = pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
