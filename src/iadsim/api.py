@@ -230,7 +230,7 @@ def parameters(model: Model, structure: bool = False) -> list[dict[str, Any]]:
             rows.append({"path": f"groups.{group}.{suffix}",
                          "value": values.pop() if len(values) == 1 else "mixed",
                          "allowed": space.by_path[paths[0]].allowed, "expands_to": paths,
-                         "source": f"group of {len(paths)}"})
+                         "source": "sets " + ", ".join(q.split(".")[1] for q in paths)})
     if structure:
         rows += [{"path": path, "value": value, "allowed": "structure: compiles anew",
                   "structure": True, "source": _source_of(model, origin, source)}
