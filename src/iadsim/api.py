@@ -101,7 +101,8 @@ class RunSummary:
         """The `--json` output."""
         names = observables or tuple(self.estimates)
         return {
-            "scenario": self.info.scenario, "profile": self.info.profile, "runs": self.runs,
+            "scenario": self.info.scenario, "profile": self.info.profile,
+            "settings": dict(self.info.settings), "runs": self.runs,
             "seed": self.info.seed, "engine": self.info.engine,
             "observables": {k: self.estimates[k].as_dict() for k in names},
             "first_broken_link": self.links,
@@ -140,7 +141,7 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
         from iadsim.engine.vectorized import Plan
 
         plan = Plan(model.structure)  # once per run, handed to every block
-    info = run_info(model.structure, model.table(0), seed, engine)
+    info = run_info(model.structure, model.table(0), seed, engine, model.settings)
     total = Accumulator(summary_observables(info))
     writer = ResultsWriter(out) if out is not None else None
     try:

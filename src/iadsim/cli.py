@@ -208,6 +208,9 @@ def _print_summary(summary: RunSummary) -> None:
     info, est = summary.info, summary.estimates
     out.print(f"\n[bold]{escape(info.scenario)}[/bold] · profile [bold]{escape(info.profile)}"
               f"[/bold] · {summary.runs} runs · seed {info.seed} · {info.engine} engine")
+    if info.settings:
+        out.print("set: " + ", ".join(f"{escape(k)} = {escape(str(v))}"
+                                      for k, v in info.settings.items()), highlight=False)
     out.print("[dim]means per run ± half-width of the 95% confidence interval; "
               "system figures are illustrative[/dim]\n")
 

@@ -1,26 +1,27 @@
 """A scenario ready to run: its structure compiled once, its parameter space, and the point
-(profile and values) it runs at. Changing the point never recompiles."""
+(profile and values) it runs at. A new point never recompiles; a new structure value does."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from iadsim.compile import CompiledScenario, compile_structure, is_structure, with_structure
-from iadsim.params import ParameterSpace, Point
+from iadsim.params import Assignment, ParameterSpace, Point
 from iadsim.scenario import Scenario
 from iadsim.tables import ParamTable
 
 
 @dataclass(frozen=True)
 class Model:
-    """A compiled scenario at one parameter point."""
+    """A compiled scenario at one parameter point, and the values set beyond its profile."""
 
     scenario: Scenario
     structure: CompiledScenario
     space: ParameterSpace
     point: Point
+    settings: Mapping[str, Any] = field(default_factory=dict)  # path → value, structure too
 
     @property
     def name(self) -> str:
@@ -28,15 +29,32 @@ class Model:
 
     @property
     def profile(self) -> str:
-        """The name of the point: a profile's, or `base` for the scenario's own values."""
+        """The name of the point: a profile's, or `base` for the scenario's own values, with
+        `+set` when values were set beyond it."""
         return self.point.name
 
     def at(self, profile: str | None = None, values: Mapping[str, Any] | None = None) -> Model:
-        """The same compiled scenario at a profile's values (or the scenario's own), then
-        `values` (path → value). A structure path among the values compiles anew."""
-        if values and any(is_structure(path) for path in values):
-            return compile_scenario(self.scenario, profile, values)
-        return replace(self, point=self.space.point(profile, values))
+        """This model at another point: a profile's values (`base`: the scenario's own; None:
+        this model's point), then `values` (path → value). Structure paths among the values
+        compile anew; the other values never do."""
+        values = dict(values or {})
+        changed = {path: values.pop(path) for path in list(values) if is_structure(path)}
+        model = self
+        if changed:  # the parameter space keeps its layout: the point carries over
+            scenario = with_structure(self.scenario, changed)
+            model = Model(scenario, compile_structure(scenario), ParameterSpace.build(scenario),
+                          self.point, self.settings)
+        structural = {p: v for p, v in model.settings.items() if is_structure(p)}
+        if profile is None:
+            start, settings = model.point, {**model.settings, **changed, **values}
+            name = start.name.removesuffix("+set")
+        else:
+            start, settings = model.space.profile(profile), {**structural, **changed, **values}
+            name = start.name
+        point = model.space.apply(start, [Assignment(k, v, "values") for k, v in values.items()],
+                                  name) if values else start
+        return replace(model, point=replace(point, name=f"{name}+set" if settings else name),
+                       settings=settings)
 
     def table(self, runs: int, first: int = 0) -> ParamTable:
         """Replications first … first + runs − 1 at this model's point."""
@@ -45,15 +63,14 @@ class Model:
 
 def compile_scenario(scenario: Scenario, profile: str | None = None,
                      values: Mapping[str, Any] | None = None) -> Model:
-    """Compile a scenario's structure and parameter space, at a profile and values (structure
-    paths among them change the scenario before it is compiled)."""
+    """Compile a scenario's structure and parameter space, at a profile (default: the
+    scenario's own values) and values (structure paths among them change the scenario before
+    it is compiled)."""
     values = dict(values or {})
     changed = {path: values.pop(path) for path in list(values) if is_structure(path)}
     if changed:
         scenario = with_structure(scenario, changed)
-    structure = compile_structure(scenario)
     space = ParameterSpace.build(scenario)
-    point = space.point(profile, values)
-    if changed and not point.name.endswith("+set"):
-        point = replace(point, name=f"{point.name}+set")
-    return Model(scenario, structure, space, point)
+    model = Model(scenario, compile_structure(scenario), space, space.profile("base"),
+                  changed)
+    return model.at(profile or "base", values)

@@ -2,7 +2,7 @@
 
 A scenario's *structure* (entities, positions, routes, envelopes, the times of strikes and of
 electronic-attack windows) is compiled once (compile.py). Everything else is a *parameter*:
-readiness probabilities, orders, authority, delays, pk, magazines, doctrine, electronic-attack
+readiness probabilities, orders, authority, delays, pk, salvo and magazines, electronic-attack
 effects, strike odds. Each parameter has a path such as `fire_units.s300-1.readiness.connected`
 and a slot in a flat vector of numbers, a *point*; categorical values (authority, a distribution
 family, on/off) are stored as their index. A group path (`groups.radars.readiness.emitting`)
@@ -279,33 +279,28 @@ class ParameterSpace:
 
     # --- points -------------------------------------------------------------------------------
 
-    def point(self, profile: str | None = None, values: Mapping[str, Any] | None = None
-              ) -> Point:
-        """The scenario's values, then a profile's, then `values` (path → value)."""
-        start = self.profile(profile) if profile is not None else \
-            Point("base", self.base, self.origin)
-        if not values:
-            return start
-        return self.apply(start, [Assignment(k, v, "values") for k, v in values.items()],
-                          name=f"{start.name}+set")
-
     def profile(self, name: str) -> Point:
-        """A profile's point (resolved once, then kept)."""
+        """A profile's point (resolved once, then kept); `base`, unless the scenario has a
+        profile of that name, is the scenario's own values."""
+        if name == "base" and name not in self.scenario.profiles:
+            return Point("base", self.base, self.origin)
         if name not in self._profiles:
             if name not in self.scenario.profiles:
                 known = ", ".join(self.scenario.profiles) or "none"
                 raise ScenarioError([Problem(self.scenario.name, None, "profile",
                                              f"no profile {name!r}; this scenario has: {known}")])
             start = Point("base", self.base, self.origin)
-            self._profiles[name] = self.apply(start, profile_assignments(self.scenario, name),
-                                              name=name)
+            assignments, problems = profile_assignments(self.scenario, name)
+            self._profiles[name] = self.apply(start, assignments, name, problems)
         return self._profiles[name]
 
-    def apply(self, start: Point, assignments: Iterable[Assignment], name: str) -> Point:
+    def apply(self, start: Point, assignments: Iterable[Assignment], name: str,
+              problems: Sequence[tuple[Assignment, str]] = ()) -> Point:
         """A new point: `start` with the assignments made in order. Every unknown path or bad
-        value is reported at once (ParameterError, or ScenarioError with file:line)."""
+        value is reported at once, after `problems` already found (ParameterError, or
+        ScenarioError with file:line)."""
         theta, origin = start.theta.copy(), list(start.origin)
-        problems: list[tuple[Assignment, str]] = []
+        problems = list(problems)
         touched: dict[str, tuple[Assignment, set[int]]] = {}  # duration field → last, slots
         for a in assignments:
             try:
@@ -505,26 +500,39 @@ class Point:
     origin: Sequence[Any]
 
 
-def profile_assignments(scenario: Scenario, name: str) -> list[Assignment]:
-    """A profile as values for paths, in order: its overrides, then its values."""
+def profile_assignments(scenario: Scenario, name: str
+                        ) -> tuple[list[Assignment], list[tuple[Assignment, str]]]:
+    """A profile as values for paths, in order: its overrides (each field set on the selected
+    entities it acts on), then its values; and the override fields that act on none."""
     profile = scenario.profiles[name]
     frame = local_frame(scenario)
-    out = []
+    out, problems = [], []
     for j, override in enumerate(profile.overrides):
         at = ("profiles", name, "overrides", j, "set")
         chosen = select(scenario, override.select, frame)
         for key, value in override.set.model_dump(exclude_none=True).items():
+            found = []
             for e in chosen:
                 eid = entities(scenario, e.kind)[e.index].id
                 if key in READINESS_FACTORS:
                     if READINESS_FACTORS.index(key) in FACTORS[e.kind]:
-                        out.append(Assignment(f"{COLLECTION[e.kind]}.{eid}.readiness.{key}",
-                                              value, (*at, key)))
+                        found.append(f"{COLLECTION[e.kind]}.{eid}.readiness.{key}")
                 elif e.kind == "command_post":  # orders_prob, authority
-                    out.append(Assignment(f"command_posts.{eid}.{key}", value, (*at, key)))
+                    found.append(f"command_posts.{eid}.{key}")
+            out += [Assignment(path, value, (*at, key)) for path in found]
+            if not found:
+                problems.append((Assignment(key, value, (*at, key)),
+                                 f"{key} acts on none of the {len(chosen)} selected entities"
+                                 + _ACTS_ON.get(key, "")))
     for path, value in profile.values.items():
         out.append(Assignment(path, value, ("profiles", name, "values", path)))
-    return out
+    return out, problems
+
+
+_ACTS_ON = {"emitting": " (it acts on sensors)", "trained": " (it acts on fire units)",
+            "orders_prob": " (it acts on command posts)",
+            "authority": " (it acts on command posts)",
+            "connected": " (it acts on sensors and fire units)"}
 
 
 def _resolved_readiness(sc: Scenario) -> dict[str, list[list[tuple[float, Any]]]]:

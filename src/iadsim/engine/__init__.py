@@ -5,7 +5,6 @@ when first used."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,8 +27,7 @@ def check_engine(name: str) -> str:
 
 def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAULT_ENGINE,
         first: int = 0, table: ParamTable | None = None, rows: bool = True,
-        progress: Callable[[int], None] | None = None, plan: object = None,
-        block_size: int | None = None) -> Results:
+        plan: object = None, block_size: int | None = None) -> Results:
     """Run `table`'s rows, or else replications first … first + runs − 1 at the model's point,
     with the named engine; without `rows` an engine may leave out the per-threat and
     per-passage tables. `plan`, `block_size`: the vectorized engine's Plan of this scenario, if
@@ -37,6 +35,8 @@ def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAU
     from iadsim.engine.results import run_info
 
     check_engine(engine)
+    if table is not None and (runs is not None or first):
+        raise ValueError("give runs (and first) or a table, not both")
     if table is None:
         if runs is None:
             raise ValueError("give runs or a table")
@@ -44,11 +44,11 @@ def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAU
     if engine == "reference":
         from iadsim.engine.reference import run_reference
 
-        results = run_reference(model.structure, table, seed=seed, rows=rows, progress=progress)
+        results = run_reference(model.structure, table, seed=seed, rows=rows)
     else:
         from iadsim.engine.vectorized import run_vectorized
 
         results = run_vectorized(model.structure, table, seed=seed, rows=rows,
-                                 progress=progress, plan=plan,  # type: ignore[arg-type]
+                                 plan=plan,  # type: ignore[arg-type]
                                  block_size=block_size)
-    return results.with_info(run_info(model.structure, table, seed, engine))
+    return results.with_info(run_info(model.structure, table, seed, engine, model.settings))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,9 +43,11 @@ class RunInfo:
     unit_guidance: tuple[str, ...]
     flight_ids: tuple[str, ...]
     entity_ids: tuple[str, ...]  # sensors, then command posts, then fire units
+    settings: Mapping[str, Any] = field(default_factory=dict)  # values set beyond the profile
 
 
-def run_info(cs: CompiledScenario, table: ParamTable, seed: int, engine: str) -> RunInfo:
+def run_info(cs: CompiledScenario, table: ParamTable, seed: int, engine: str,
+             settings: Mapping[str, Any] | None = None) -> RunInfo:
     """Labels for the results of running a table of rows on this compiled scenario."""
     return RunInfo(
         scenario=cs.name, profile=",".join(dict.fromkeys(table.labels)) or "table", seed=seed,
@@ -53,7 +55,8 @@ def run_info(cs: CompiledScenario, table: ParamTable, seed: int, engine: str) ->
         unit_types=tuple(u.unit_type for u in cs.units),
         unit_guidance=tuple(u.guidance for u in cs.units),
         flight_ids=tuple(f.id for f in cs.flights),
-        entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)))
+        entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)),
+        settings=dict(settings or {}))
 
 
 class UnknownObservable(ValueError):
@@ -227,9 +230,9 @@ class Results:
         return replace(self, info=info)
 
     @classmethod
-    def empty(cls, table: ParamTable, info: RunInfo | None = None) -> Results:
+    def empty(cls, table: ParamTable) -> Results:
         """Results of no row."""
-        return replace(cls.from_replications(table.rows(0, 0), []), info=info)
+        return cls.from_replications(table.rows(0, 0), [])
 
     @classmethod
     def concat(cls, parts: Sequence[Results]) -> Results:
@@ -284,7 +287,7 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
     if len(results.table.points) > 1:  # the parameters that vary between rows; the others
         varying = results.table.to_arrow()  # are in the metadata
-        for name in varying.column_names[1:]:
+        for name in varying.column_names[2:]:
             replications[name] = varying[name]
     units: dict[str, Any] = {
         "replication": np.repeat(results.replication, U),
@@ -293,19 +296,26 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         "guidance": _labels(info.unit_guidance, np.tile(np.arange(U), R))}
     for i, name in enumerate(UNIT_COUNTS):
         units[name] = results.unit_counts[:, i, :].reshape(-1)
+    several = len(results.table.points) > 1  # rows share replications: say which row and point
+    if several:
+        replications = {"row": np.arange(R), "point": results.table.point, **replications}
+        units = {"row": np.repeat(np.arange(R), U), **units}
     threats: dict[str, Any] = {"replication": results.replication[results.threat_rows["row"]],
                                **results.threat_rows}
-    threats.pop("row")
+    if not several:
+        threats.pop("row")
     threats["flight"] = _labels(info.flight_ids, threats["flight"])
     threats["killer"] = _labels((*info.unit_ids, ""), threats["killer"])
     passages: dict[str, Any] = {"replication": results.replication[results.passage_rows["row"]],
                                 **results.passage_rows}
-    passages.pop("row")
+    if not several:
+        passages.pop("row")
     passages["unit"] = _labels(info.unit_ids, passages["unit"])
     passages["link"] = _labels(LINKS, passages["link"])
     meta = {b"scenario": info.scenario.encode(), b"profile": info.profile.encode(),
             b"seed": str(info.seed).encode(), b"engine": info.engine.encode(),
-            b"parameters": json.dumps(results.table.constants()).encode()}
+            b"parameters": json.dumps(results.table.constants()).encode(),
+            b"settings": json.dumps(dict(info.settings)).encode()}
     out = {}
     for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
         table = pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)

@@ -6,8 +6,6 @@ parameters changes which numbers later draws get: it does not give common random
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from iadsim.compile import CompiledScenario
 from iadsim.engine.reference.replication import simulate_row
 from iadsim.engine.results import Results
@@ -16,14 +14,12 @@ from iadsim.tables import ParamTable
 __all__ = ["run_reference"]
 
 
-def run_reference(cs: CompiledScenario, table: ParamTable, *, seed: int, rows: bool = True,
-                  progress: Callable[[int], None] | None = None) -> Results:
+def run_reference(cs: CompiledScenario, table: ParamTable, *, seed: int, rows: bool = True
+                  ) -> Results:
     """Run every row of the table. (It always records the per-threat and per-passage tables;
     `rows` is for the engines' common signature.)"""
     params = table.params()
     records = []
     for i, replication in enumerate(table.replication):
         records.append(simulate_row(cs, params.row(i), seed, int(replication)))
-        if progress is not None:
-            progress(1)
     return Results.from_replications(table, records)

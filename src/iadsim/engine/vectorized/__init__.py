@@ -10,8 +10,6 @@ its engagements and what they record.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from iadsim.compile import CompiledScenario
 from iadsim.engine.results import Results
 from iadsim.engine.vectorized.battle import play
@@ -24,8 +22,8 @@ __all__ = ["Plan", "run_vectorized"]
 
 
 def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
-                   plan: Plan | None = None, block_size: int | None = None, rows: bool = True,
-                   progress: Callable[[int], None] | None = None) -> Results:
+                   plan: Plan | None = None, block_size: int | None = None, rows: bool = True
+                   ) -> Results:
     """Run every row of the table, a block at a time (`rows`: also the per-threat and
     per-passage tables). `plan` is the scenario's Plan, if already built."""
     plan = plan or Plan(cs)
@@ -35,6 +33,4 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
         block_rows = table.rows(lo, min(lo + size, len(table)))
         rng = CounterStreams(replication_keys(seed, block_rows.replication))
         parts.append(play(Block(plan, block_rows.params(), rng), rows).labelled(block_rows))
-        if progress is not None:
-            progress(len(block_rows))
     return Results.concat(parts) if parts else Results.empty(table)
