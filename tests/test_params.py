@@ -352,3 +352,49 @@ def test_the_parameters_are_recorded_with_the_results(model, tmp_path):
     assert arrow["command_posts.cp.authority"].to_pylist() == ["central", "delegated", "central"]
     assert arrow["replication"].to_pylist() == [0, 0, 1]
     assert "command_posts.cp.authority" not in json.loads(arrow.schema.metadata[b"parameters"])
+
+
+def test_at_with_values_builds_on_the_current_point():
+    reported = iadsim.load("caracas-2026", "reported")
+    ai = reported.at(values={"command_posts.cp-air-defence.authority": "autonomous"})
+    listed = {r["path"]: r["value"] for r in iadsim.parameters(ai)}
+    assert ai.profile == "reported+set" and listed["fire_units.s300-1.readiness.available"] == 0.4
+    assert ai.settings == {"command_posts.cp-air-defence.authority": "autonomous"}
+    wider = ai.at(values={"sensors.s300-1-sr.range_km": 250.0})  # a new compile keeps both
+    listed = {r["path"]: r["value"] for r in iadsim.parameters(wider)}
+    assert listed["command_posts.cp-air-defence.authority"] == "autonomous"
+    assert listed["fire_units.s300-1.readiness.available"] == 0.4
+    assert wider.settings == {"command_posts.cp-air-defence.authority": "autonomous",
+                              "sensors.s300-1-sr.range_km": 250.0}
+    full = wider.at("full")  # a profile replaces the values, not the structure
+    assert full.settings == {"sensors.s300-1-sr.range_km": 250.0}
+    assert full.at("base").profile == "base+set"
+    result = runner.invoke(app, ["run", "caracas-2026", "--runs", "20", "--json", "--set",
+                                 "fire_units.s300-1.salvo=1"])
+    assert json.loads(result.stdout)["settings"] == {"fire_units.s300-1.salvo": 1}
+
+
+def test_results_of_several_points_say_which_row_and_point(model):
+    table = iadsim.table(model, {"replication": [0, 0, 1, 1],
+                                 "fire_units.east.pk": [0.2, 0.9, 0.2, 0.9]})
+    tables = run(model, seed=1, table=table).tables()
+    for name in ("replications", "units", "threats", "passages"):
+        assert "row" in tables[name].column_names, name
+    assert tables["replications"]["point"].to_pylist() == [0, 1, 0, 1]
+    one_point = run(model, 4, seed=1).tables()
+    assert "row" not in one_point["threats"].column_names
+
+
+def test_an_override_that_acts_on_nothing_is_reported_at_its_line(tmp_path):
+    text = DISJOINT.replace("""  quiet:
+    values:""", """  quiet:
+    overrides:
+      - select: {ids: [west]}
+        set: {emitting: 0.5}
+    values:""")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("        set: {emitting: 0.5}") + 1
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{line}:" in result.output and "acts on none" in result.output

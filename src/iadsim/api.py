@@ -23,7 +23,9 @@ from iadsim.engine import DEFAULT_ENGINE, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Results, RunInfo, run_info
 from iadsim.model import Model, compile_scenario
-from iadsim.scenario import load_scenario
+from iadsim.params import ParameterError, ParameterSpace
+from iadsim.scenario import Scenario, ScenarioError, load_scenario
+from iadsim.scenario.load import Problem
 from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
@@ -33,6 +35,25 @@ def load(source: str | Path, profile: str | None = None,
          values: Mapping[str, Any] | None = None) -> Model:
     """Load a scenario (file or built-in name) and compile it, at a profile and values."""
     return compile_scenario(load_scenario(source), profile, values)
+
+
+def check(source: str | Path) -> Scenario:
+    """Load a scenario and resolve every profile: all problems at once (ScenarioError)."""
+    scenario = load_scenario(source)
+    space = ParameterSpace.build(scenario)
+    problems = []
+    for name in scenario.profiles:
+        try:
+            space.profile(name)
+        except ScenarioError as exc:
+            problems += exc.problems
+        except ParameterError as exc:
+            problems += [Problem(str(scenario.source.file if scenario.source else
+                                     scenario.name), None, f"profiles.{name}", p)
+                         for p in exc.problems]
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
 
 
 def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,
@@ -221,12 +242,14 @@ def parameters(model: Model, structure: bool = False) -> list[dict[str, Any]]:
         rows.append({"path": p.path, "value": p.decode(x), "allowed": p.allowed,
                      "source": _source_of(model, point.origin[p.slot], source)})
     for group, members in model.scenario.groups.items():
-        suffixes: dict[str, list[str]] = {}
-        for p in space.parameters:
-            parts = p.path.split(".")
-            if len(parts) >= 3 and parts[1] in members and not math.isnan(point.theta[p.slot]):
-                suffixes.setdefault(".".join(parts[2:]), []).append(p.path)
-        for suffix, paths in suffixes.items():
+        suffixes = dict.fromkeys(".".join(parts[2:]) for parts in
+                                 (p.path.split(".") for p in space.parameters)
+                                 if len(parts) >= 3 and parts[1] in members)
+        for suffix in suffixes:
+            paths = [q for q in space.expand(f"groups.{group}.{suffix}")
+                     if not math.isnan(point.theta[space.by_path[q].slot])]
+            if not paths:
+                continue
             values = {space.by_path[q].decode(point.theta[space.by_path[q].slot]) for q in paths}
             rows.append({"path": f"groups.{group}.{suffix}",
                          "value": values.pop() if len(values) == 1 else "mixed",
@@ -251,6 +274,6 @@ def _source_of(model: Model, origin: Any, source: Any) -> str:
         return ""
     kind, index = origin[0], origin[1] if len(origin) > 1 else None
     entity_type = None
-    if kind in ("sensors", "fire_units") and isinstance(index, int):
+    if kind in ("sensors", "fire_units", "threats", "streams") and isinstance(index, int):
         entity_type = getattr(model.scenario, kind)[index].type
     return f"catalog: {entity_type}" if entity_type else "default"

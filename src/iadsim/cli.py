@@ -12,18 +12,18 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Column, Table
+from rich.table import Table
 
 from iadsim import __version__
 from iadsim.analysis.summary import Estimate
-from iadsim.api import Interrupted, RunSummary, load, parameters, simulate
+from iadsim.api import Interrupted, RunSummary, check, load, parameters, simulate
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import TABLES
 from iadsim.model import Model
-from iadsim.params import ParameterError, ParameterSpace
+from iadsim.params import ParameterError
 from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
-from iadsim.scenario.load import Problem, load_scenario
+from iadsim.scenario.load import load_scenario
 from iadsim.scenario.schema import Scenario
 
 app = typer.Typer(
@@ -114,8 +114,7 @@ def run_command(
 def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check.")]) -> None:
     """Check a scenario file and report every problem at once (exit 1 if any)."""
     try:
-        scenario = load_scenario(file)
-        _check_profiles(scenario)
+        scenario = check(file)
     except ScenarioError as exc:
         err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(file))}[/red]")
         raise _fail(exc, 1) from None
@@ -123,23 +122,6 @@ def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check."
               f"{len(scenario.command_posts)} command posts, {len(scenario.fire_units)} fire "
               f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
               f"profiles: {', '.join(scenario.profiles) or 'none'}")
-
-
-def _check_profiles(scenario: Scenario) -> None:
-    """Every profile's paths and values, all problems at once (ScenarioError)."""
-    space = ParameterSpace.build(scenario)
-    problems = []
-    for name in scenario.profiles:
-        try:
-            space.profile(name)
-        except ScenarioError as exc:
-            problems += exc.problems
-        except ParameterError as exc:
-            problems += [Problem(str(scenario.source.file if scenario.source else
-                                     scenario.name), None, f"profiles.{name}", p)
-                         for p in exc.problems]
-    if problems:
-        raise ScenarioError(problems)
 
 
 @app.command("params")
@@ -160,10 +142,15 @@ def params_command(
         sys.stdout.write(json.dumps({"scenario": model.name, "profile": model.profile,
                                      "parameters": rows}) + "\n")
         return
-    table = Table(Column("path", no_wrap=True), "value", "allowed", "source", box=None)
-    for row in rows:
+    table = Table(box=None)
+    table.add_column("path", no_wrap=True, min_width=max(len(r["path"]) for r in rows))
+    table.add_column("value", no_wrap=True)
+    table.add_column("allowed")
+    table.add_column("source (whole in --json)")
+    for row in rows:  # long sources are cut short
+        source = row["source"] if len(row["source"]) <= 80 else row["source"][:79] + "…"
         table.add_row(escape(row["path"]), escape(str(row["value"])), escape(row["allowed"]),
-                      escape(row["source"]))
+                      escape(source))
     out.print(f"[bold]{escape(model.name)}[/bold] · profile [bold]{escape(model.profile)}[/bold]"
               f" · {sum('expands_to' not in r and 'structure' not in r for r in rows)} "
               "parameters; a group path sets every member that has the parameter")

@@ -222,6 +222,10 @@ STRUCTURE_FIELDS = {
     "electronic_attack": ("start_s", "end_s"),
 }
 SCENARIO_STRUCTURE = ("duration_s",)
+# every structure field of an entity: those above, and what only the file can change
+STRUCTURE_NAMES = {name for names in STRUCTURE_FIELDS.values() for name in names} | {
+    "id", "type", "role", "command_post", "fire_control_radar", "guidance", "unit_type",
+    "route", "class", "target", "targets"}
 
 
 def is_structure(path: str) -> bool:

@@ -19,6 +19,7 @@ PARAMETERS = {"flyout": (), "fixed": ("value",), "exponential": ("mean",),
               "uniform": ("low", "high"), "triangular": ("low", "mode", "high"),
               "lognormal": ("median", "sigma")}
 SLOT = {"value": 0, "mean": 0, "low": 0, "median": 0, "mode": 1, "sigma": 1, "high": 2}
+NAMES = tuple(SLOT)  # every family's parameters, each a parameter of its own in a point
 
 
 def encode(value: object) -> tuple[int, float, float, float]:
@@ -32,6 +33,38 @@ def encode(value: object) -> tuple[int, float, float, float]:
     for name in PARAMETERS[family]:
         slots[SLOT[name]] = float(getattr(value, name))
     return FAMILIES.index(family), slots[0], slots[1], slots[2]
+
+
+def described(family: str) -> str:
+    """'an exponential distribution', 'a uniform distribution', …"""
+    return f"{'an' if family[0] in 'aeio' else 'a'} {family} distribution"  # not 'an uniform'
+
+
+def pack(named: np.ndarray) -> np.ndarray:
+    """(code, a, b, c) rows from rows of (code, *NAMES), NaN where a family has no such
+    parameter: (B, 1 + len(NAMES)) → (B, 4)."""
+    code = named[:, 0]
+    out = np.zeros((len(named), 4))
+    out[:, 0] = code
+    for family, names in PARAMETERS.items():
+        rows = code == FAMILIES.index(family)
+        for name in names:
+            out[rows, 1 + SLOT[name]] = named[rows, 1 + NAMES.index(name)]
+    return out
+
+
+def problem(named: np.ndarray) -> str | None:
+    """What is wrong with one (code, *NAMES) row, if anything."""
+    family = FAMILIES[int(named[0])]
+    values = dict(zip(NAMES, named[1:], strict=True))
+    missing = [n for n in PARAMETERS[family] if math.isnan(values[n])]
+    if missing:
+        return f"{described(family)} needs {', '.join(missing)}"
+    if family == "uniform" and values["high"] < values["low"]:
+        return "high must be at least low"
+    if family == "triangular" and not values["low"] <= values["mode"] <= values["high"]:
+        return "expected low <= mode <= high"
+    return None
 
 
 def sample(code: int, a: float, b: float, c: float, rng: np.random.Generator) -> float:

@@ -23,7 +23,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from iadsim import distributions as dist
-from iadsim.compile import entities, is_structure, local_frame, select, strike_key
+from iadsim.compile import (
+    STRUCTURE_NAMES,
+    entities,
+    is_structure,
+    local_frame,
+    select,
+    strike_key,
+)
 from iadsim.parameter import Parameter, ParameterError
 from iadsim.rules import AUTHORITIES, FACTORS, KINDS
 from iadsim.scenario.load import Problem, ScenarioError
@@ -39,9 +46,9 @@ class Params(NamedTuple):
     """Parameter values of a block of rows, as arrays whose first dimension B is the row. The
     readiness tables hold a probability of 1 for factors that do not act on a kind."""
 
-    ready_sensor: np.ndarray  # (B, S, 5) float, READINESS_FACTORS
-    ready_command_post: np.ndarray  # (B, C, 5)
-    ready_fire_unit: np.ndarray  # (B, U, 5)
+    ready_sensor: np.ndarray  # (B, S, len(READINESS_FACTORS)) float
+    ready_command_post: np.ndarray  # (B, C, len(READINESS_FACTORS))
+    ready_fire_unit: np.ndarray  # (B, U, len(READINESS_FACTORS))
     detect_rate: np.ndarray  # (B, S)
     orders_prob: np.ndarray  # (B, C)
     authority: np.ndarray  # (B, C) int64, rules.AUTHORITIES
@@ -132,9 +139,10 @@ class ParameterSpace:
         ready = _resolved_readiness(sc)
         # the engine arrays and, per cell, the slot that fills it (−1: the fill value)
         S, C, U = len(sc.sensors), len(sc.command_posts), len(sc.fire_units)
+        R = len(READINESS_FACTORS)
         F, A, K = len(flights), len(sc.electronic_attack), len(sc.strikes)
         lay = {name: np.full(shape, -1, dtype=np.int64) for name, shape in (
-            ("ready_sensor", (S, 5)), ("ready_command_post", (C, 5)), ("ready_fire_unit", (U, 5)),
+            ("ready_sensor", (S, R)), ("ready_command_post", (C, R)), ("ready_fire_unit", (U, R)),
             ("detect_rate", (S,)), ("orders_prob", (C,)), ("authority", (C,)),
             ("report_delay", (C,)), ("autonomous_delay", (C,)),
             ("acquire_rate", (U,)), ("pk", (U, F)), ("launch_reliability", (U,)),
@@ -219,7 +227,7 @@ class ParameterSpace:
         flyout = path.endswith("engagement_time")
         slots = [self._add(f"{path}.dist", "choice", family, origin, choices=dist.FAMILIES,
                            excluded=() if flyout else ("flyout",))]
-        for name in _DURATION_NAMES:
+        for name in dist.NAMES:
             x = getattr(value, name, None) if family != "fixed" else \
                 (value if isinstance(value, (int, float)) else value.value) if name == "value" \
                 else None
@@ -268,7 +276,7 @@ class ParameterSpace:
             own = sorted(p.path for p in self.parameters if p.path.startswith(prefix))
             if not own and parts[0] not in ("threats", "streams"):
                 return f"unknown parameter path {path!r}: no {parts[0]} entry {parts[1]!r}"
-            if parts[2] in _STRUCTURE:
+            if parts[2] in STRUCTURE_NAMES:
                 return (f"{path!r} is structure, not a parameter: it shapes the geometry or "
                         "the timeline, so it cannot be set in a profile or vary by row; "
                         + ("set it as a value (`--set`, load(values=…)): that compiles anew"
@@ -327,15 +335,15 @@ class ParameterSpace:
         slots = self._durations[path]
         family = dist.FAMILIES[int(theta[slots[0]])]
         own = dist.PARAMETERS[family]
-        foreign = [n for slot, n in zip(slots[1:], _DURATION_NAMES, strict=True)
+        foreign = [n for slot, n in zip(slots[1:], dist.NAMES, strict=True)
                    if slot in assigned and n not in own and not math.isnan(theta[slot])]
         if foreign:
-            return (f"{', '.join(foreign)} is not a parameter of a {family} distribution "
+            return (f"{', '.join(foreign)} is not a parameter of {dist.described(family)} "
                     f"(it has: {', '.join(own) or 'none'})")
-        for slot, n in zip(slots[1:], _DURATION_NAMES, strict=True):
+        for slot, n in zip(slots[1:], dist.NAMES, strict=True):
             if n not in own:
                 theta[slot] = math.nan
-        return _duration_problem(theta[slots])
+        return dist.problem(theta[slots])
 
     def _encode(self, path: str, value: Any) -> list[tuple[int, float]]:
         """(slot, number) pairs that set `path` to `value`."""
@@ -354,7 +362,7 @@ class ParameterSpace:
             names = dist.PARAMETERS[family]
             extra = set(value) - {"dist", *names}
             if extra or set(names) - set(value):
-                raise ValueError(f"a {family} distribution has exactly: dist, "
+                raise ValueError(f"{dist.described(family)} has exactly the fields dist, "
                                  f"{', '.join(names)}")
             code = dist.FAMILIES.index(family)
             numbers = {n: self.by_path[f"{path}.{n}"].encode(value[n]) for n in names}
@@ -364,7 +372,7 @@ class ParameterSpace:
                                                               else "") + f" (got {value!r})")
         slots = self._durations[path]
         return [(slots[0], float(code))] + [
-            (slot, numbers.get(name, math.nan)) for slot, name in zip(slots[1:], _DURATION_NAMES,
+            (slot, numbers.get(name, math.nan)) for slot, name in zip(slots[1:], dist.NAMES,
                                                                      strict=True)]
 
     def _raise(self, problems: list[tuple[Assignment, str]]) -> None:
@@ -447,43 +455,10 @@ class ParameterSpace:
                 ("engagement_time", "fire_units", self.scenario.fire_units)):
             codes = np.zeros((B, len(items), 4))
             for i, e in enumerate(items):
-                codes[:, i] = _codes(theta[:, self._durations[f"{prefix}.{e.id}.{key}"]])
+                codes[:, i] = dist.pack(theta[:, self._durations[f"{prefix}.{e.id}.{key}"]])
             out[key] = codes
         return Params(**out)
 
-
-_DURATION_NAMES = ("value", "mean", "low", "mode", "high", "median", "sigma")
-_STRUCTURE = {"id", "type", "lat", "lon", "height_m", "range_km", "role", "command_post",
-              "fire_control_radar", "guidance", "unit_type", "min_range_km", "max_range_km",
-              "min_alt_m", "max_alt_m", "route", "count", "class", "rcs_m2", "speed_mps",
-              "start_s", "end_s", "rate_per_s", "time_s", "target", "targets"}
-
-
-def _codes(slots: np.ndarray) -> np.ndarray:
-    """(code, a, b, c) rows from duration slots (code, value, mean, low, mode, high, median,
-    sigma), (B, 8) → (B, 4)."""
-    code = slots[:, 0]
-    value, mean, low, mode, high, median, sigma = slots[:, 1:].T
-    a = np.select([code == dist.FIXED, code == dist.EXPONENTIAL, code == dist.LOGNORMAL],
-                  [value, mean, median], low)
-    b = np.select([code == dist.TRIANGULAR, code == dist.LOGNORMAL], [mode, sigma], 0.0)
-    c = np.where((code == dist.UNIFORM) | (code == dist.TRIANGULAR), high, 0.0)
-    out = np.stack([code, a, b, c], axis=1)
-    return np.where(np.isnan(out), 0.0, out)
-
-
-def _duration_problem(slots: np.ndarray) -> str | None:
-    """What is wrong with one point's duration slots, if anything."""
-    family = dist.FAMILIES[int(slots[0])]
-    values = dict(zip(_DURATION_NAMES, slots[1:], strict=True))
-    missing = [n for n in dist.PARAMETERS[family] if math.isnan(values[n])]
-    if missing:
-        return f"a {family} distribution needs {', '.join(missing)}"
-    if family == "uniform" and values["high"] < values["low"]:
-        return "high must be at least low"
-    if family == "triangular" and not values["low"] <= values["mode"] <= values["high"]:
-        return "expected low <= mode <= high"
-    return None
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:

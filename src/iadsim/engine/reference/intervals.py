@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from iadsim.geometry import intersect
+from iadsim.rules import INF
 
 __all__ = ["ALWAYS", "Intervals", "StepRate", "first_at_or_after", "intersect", "intersect_all",
            "minus", "since", "union"]
@@ -14,12 +15,12 @@ __all__ = ["ALWAYS", "Intervals", "StepRate", "first_at_or_after", "intersect", 
 Interval = tuple[float, float]
 Intervals = list[Interval]
 
-ALWAYS: Intervals = [(-math.inf, math.inf)]
+ALWAYS: Intervals = [(-INF, INF)]
 
 
 def since(t: float | None) -> Intervals:
     """The set [t, ∞), or the empty set for None."""
-    return [] if t is None else [(t, math.inf)]
+    return [] if t is None else [(t, INF)]
 
 
 def intersect_all(first: Sequence[Interval], *rest: Sequence[Interval]) -> Intervals:
@@ -77,7 +78,7 @@ class StepRate:
     def build(cls, up: Sequence[Interval], base: float,
               factors: Sequence[tuple[float, float, float]]) -> StepRate:
         """base × the product of the factors active at t while t is in `up`, else 0."""
-        points = {-math.inf, math.inf}
+        points = {-INF, INF}
         points.update(x for iv in up for x in iv)
         points.update(x for f in factors for x in f[:2])
         breaks = sorted(points)

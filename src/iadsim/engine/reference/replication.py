@@ -44,6 +44,7 @@ from iadsim.rules import (
     DETECTED,
     ENGAGEMENTS,
     FIRE_CONTROL,
+    INF,
     KILL,
     KILLS,
     KINDS,
@@ -91,7 +92,7 @@ def draw_world(cs: CompiledScenario, par: Params, rng: np.random.Generator) -> W
     ready = {kind: rng.random(par.readiness(kind).shape) < par.readiness(kind) for kind in KINDS}
     orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
     issues_orders = np.array([rng.random() < p for p in orders_prob], dtype=bool)
-    destroyed_at = {kind: np.full(cs.count(kind), math.inf) for kind in KINDS}
+    destroyed_at = {kind: np.full(cs.count(kind), INF) for kind in KINDS}
     world = World(ready, issues_orders, destroyed_at)
     for i, strike in enumerate(cs.strikes):
         if rng.random() < par.p_destroy[i] and strike.time_s <= cs.duration_s:
@@ -158,7 +159,7 @@ class Chain:
         end = self.world.destroyed_at[entity.kind][entity.index]
         if end <= horizon[0][0]:
             return []  # destroyed at the start: gone from the first moment
-        alive = intersect(horizon, [(-math.inf, end)]) if end < math.inf else horizon
+        alive = intersect(horizon, [(-INF, end)]) if end < INF else horizon
         return minus(alive, self.world.disabled.get(entity, []))
 
     def shifted(self, intervals: tuple[tuple[float, float], ...], start: float) -> Intervals:
@@ -250,7 +251,7 @@ class Passage:
     outcomes: list[int] = field(default_factory=list)  # per engagement: rules.ABORTED … KILL
     out_of_missiles: bool = False
     skipped: bool = False  # blocked by "engage a threat at most once" (no shoot-look-shoot)
-    last_resolution: float = -math.inf
+    last_resolution: float = -INF
 
 
 def plan_passages(cs: CompiledScenario, world: World, chain: Chain) -> list[Passage]:

@@ -27,9 +27,7 @@ def fight(block: Block) -> kernels.Outcomes:
         return out
     track_off, track_t, track_x, track_y, track_z = plan.tracks
     kernels.play_block(
-        keys=block.rng.keys,
-        cand=kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
-                                block.p_threat, plan.passages["envelope"][block.p_static]),
+        keys=block.rng.keys, cand=_candidates(block),
         threats=kernels.Threats(block.threat_id, block.threat_flight, block.t0, plan.track_end,
                                 track_off, track_t, track_x, track_y, track_z),
         units=kernels.Units(
@@ -58,8 +56,7 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
     counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
                                    minlength=B * U).reshape(B, U)
     # the first broken link of every passage that failed
-    cand = kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
-                              block.p_threat, block.p_static)
+    cand = _candidates(block)
     link = np.empty(block.windows.hi.shape, dtype=np.int8)
     counted = np.empty(block.windows.hi.shape, dtype=bool)
     links = np.zeros((B, len(LINKS)), dtype=np.int32)
@@ -86,6 +83,11 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
                                              np.nan)},
         passage_rows=dict(zip(("row", "threat", "unit", "link", "entry_s", "exit_s"),
                               passage_table, strict=True)))
+
+
+def _candidates(block: Block) -> kernels.Candidates:
+    return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
+                              block.p_threat, block.plan.passages["envelope"][block.p_static])
 
 
 def _rank(rows: np.ndarray) -> np.ndarray:

@@ -347,9 +347,9 @@ def first_broken_links(cand, windows, out, link, counted, links):
 
 @numba.njit(cache=True)
 def passage_rows(counted, reps, active, p_threat, p_unit, link, p_lo, p_hi):
-    """The per-passage table of the counted passages, in (replication, passage) order:
-    replication, threat (its rank among the replication's active threats), unit, link, entry
-    and exit times."""
+    """The per-passage table of the counted passages, in (row, passage) order: the row's label
+    from reps, threat (its rank among the row's active threats), unit, link, entry and exit
+    times."""
     n = 0
     for b in range(counted.shape[0]):
         for p in range(counted.shape[1]):

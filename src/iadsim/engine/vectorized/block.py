@@ -33,6 +33,7 @@ from iadsim.rules import (
     KINDS,
     UP,
 )
+from iadsim.scenario.schema import READINESS_FACTORS
 
 
 class Block:
@@ -50,8 +51,9 @@ class Block:
     def _draw_world(self) -> None:
         plan, cs, rng, par = self.plan, self.cs, self.rng, self.params
         G = len(plan.seg_lo)
+        factors = np.arange(len(READINESS_FACTORS))[None, :]
         self.ready = {kind: rng.uniform(READY, ki, np.arange(plan.counts[kind])[:, None],
-                                        np.arange(5)[None, :]) < par.readiness(kind)
+                                        factors) < par.readiness(kind)
                       for ki, kind in enumerate(KINDS)}
         orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
         self.issues_orders = rng.uniform(ORDERS, np.arange(len(cs.command_posts))) < orders_prob
