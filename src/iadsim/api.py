@@ -100,7 +100,9 @@ def design(model: Model, names: Sequence[str], X: np.ndarray, runs_per_row: int,
 def evaluate(model: Model, problem: Mapping[str, Any], X: np.ndarray, *, observable: str,
              runs_per_row: int, seed: int, engine: str = DEFAULT_ENGINE) -> np.ndarray:
     """Y for a SALib sample X: the mean of `observable` over `runs_per_row` replications at
-    each row's parameters, every row on the same replications (common random numbers)."""
+    each row's parameters, every row on the same replications (common random numbers). A
+    count parameter (salvo, missiles, channels) takes whole numbers: round its column of X;
+    an on/off one takes 0 and 1."""
     rows = design(model, problem["names"], X, runs_per_row)
     values = run(model, seed=seed, table=rows, engine=engine).observable(observable)
     return values.reshape(len(X), runs_per_row).mean(axis=1)
@@ -271,7 +273,7 @@ def _source_of(model: Model, origin: Any, source: Any) -> str:
     if comment:
         return comment
     if source is not None and tuple(origin) in source.lines:
-        return ""
+        return f"line {source.lines[tuple(origin)]}"
     kind, index = origin[0], origin[1] if len(origin) > 1 else None
     entity_type = None
     if kind in ("sensors", "fire_units", "threats", "streams") and isinstance(index, int):
