@@ -23,9 +23,8 @@ from iadsim.engine import DEFAULT_ENGINE, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Results, RunInfo, run_info
 from iadsim.model import Model, compile_scenario
-from iadsim.params import ParameterError, ParameterSpace
+from iadsim.params import ParameterSpace
 from iadsim.scenario import Scenario, ScenarioError, load_scenario
-from iadsim.scenario.load import Problem
 from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
@@ -45,12 +44,8 @@ def check(source: str | Path) -> Scenario:
     for name in scenario.profiles:
         try:
             space.profile(name)
-        except ScenarioError as exc:
+        except ScenarioError as exc:  # each problem at its file:line
             problems += exc.problems
-        except ParameterError as exc:
-            problems += [Problem(str(scenario.source.file if scenario.source else
-                                     scenario.name), None, f"profiles.{name}", p)
-                         for p in exc.problems]
     if problems:
         raise ScenarioError(problems)
     return scenario

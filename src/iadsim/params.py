@@ -219,21 +219,18 @@ class ParameterSpace:
         self._layout = {name: (idx, fill.get(name, 0.0)) for name, idx in lay.items()}
 
     def _duration(self, path: str, value: Any, origin: tuple[str | int, ...]) -> None:
-        """Declare a duration field: its family, then each family's parameters (NaN where the
-        family in force has no such parameter), slots (code, value, mean, low, mode, high,
-        median, sigma)."""
+        """Declare a duration field: its family, then each of dist.NAMES (NaN where the family
+        in force has no such parameter)."""
         code, *_ = dist.encode(value)
         family = dist.FAMILIES[code]
-        flyout = path.endswith("engagement_time")
+        given = {"value": float(value)} if isinstance(value, (int, float)) else \
+            {n: getattr(value, n) for n in dist.PARAMETERS[family]}
         slots = [self._add(f"{path}.dist", "choice", family, origin, choices=dist.FAMILIES,
-                           excluded=() if flyout else ("flyout",))]
+                           excluded=() if path.endswith("engagement_time") else ("flyout",))]
         for name in dist.NAMES:
-            x = getattr(value, name, None) if family != "fixed" else \
-                (value if isinstance(value, (int, float)) else value.value) if name == "value" \
-                else None
             kind = "positive" if name in ("mean", "median") else "nonnegative"
-            slots.append(self._add(f"{path}.{name}", kind, math.nan if x is None else x,
-                                   origin if x is not None else None))
+            slots.append(self._add(f"{path}.{name}", kind, given.get(name, math.nan),
+                                   origin if name in given else None))
         self._durations[path] = np.array(slots, dtype=np.int64)
         self._duration_of.update({slot: path for slot in slots})
 
