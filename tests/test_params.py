@@ -172,18 +172,25 @@ def test_a_bad_path_or_value_is_a_clear_error(model, path, value, words):
         assert word in text, text
 
 
-def test_a_bad_profile_value_is_reported_at_its_line(tmp_path):
-    text = DISJOINT.replace("electronic_attack.jam.active: false",
-                            "electronic_attack.jam.actve: false")
+def validate_changed(tmp_path, old: str, new: str) -> tuple[object, str]:
+    """`iadsim validate` on DISJOINT with one line changed: the result, and `file:line:` of
+    the changed line."""
+    text = DISJOINT.replace(old, new)
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("      electronic_attack.jam.actve: false") + 1
+    line = text.splitlines().index(new.splitlines()[-1]) + 1
     result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1
-    assert f"{path}:{line}:" in result.output and "actve" in result.output
-    assert "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    return result, f"{path}:{line}:"
+
+
+def test_a_bad_profile_value_is_reported_at_its_line(tmp_path):
+    result, where = validate_changed(tmp_path, "      electronic_attack.jam.active: false",
+                                     "      electronic_attack.jam.actve: false")
+    assert where in result.output and "actve" in result.output
+    path = tmp_path / "bad.yaml"
     result = runner.invoke(app, ["params", str(path), "--profile", "quiet"])
-    assert result.exit_code == 1 and f"{path}:{line}:" in result.output
+    assert result.exit_code == 1 and where in result.output
     with pytest.raises(ScenarioError):
         iadsim.load(path, "quiet")
 
@@ -287,14 +294,9 @@ def test_changing_a_distribution_family_clears_the_old_parameters(model):
 
 
 def test_a_bad_distribution_in_a_profile_is_reported_at_its_line(tmp_path):
-    text = DISJOINT.replace("      electronic_attack.jam.active: false",
-                            "      command_posts.cp.decision_delay.dist: lognormal")
-    path = tmp_path / "bad.yaml"
-    path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("      command_posts.cp.decision_delay.dist: lognormal") + 1
-    result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"{path}:{line}:" in result.output and "median, sigma" in result.output
+    result, where = validate_changed(tmp_path, "      electronic_attack.jam.active: false",
+                                     "      command_posts.cp.decision_delay.dist: lognormal")
+    assert where in result.output and "median, sigma" in result.output
 
 
 @pytest.mark.parametrize("column, words", [
@@ -386,15 +388,8 @@ def test_results_of_several_points_say_which_row_and_point(model):
 
 
 def test_an_override_that_acts_on_nothing_is_reported_at_its_line(tmp_path):
-    text = DISJOINT.replace("""  quiet:
-    values:""", """  quiet:
-    overrides:
-      - select: {ids: [west]}
-        set: {emitting: 0.5}
-    values:""")
-    path = tmp_path / "bad.yaml"
-    path.write_text(text, encoding="utf-8")
-    line = text.splitlines().index("        set: {emitting: 0.5}") + 1
-    result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1
-    assert f"{path}:{line}:" in result.output and "acts on none" in result.output
+    result, where = validate_changed(tmp_path,
+                                     "    values:\n      electronic_attack.jam.active: false",
+                                     "    overrides:\n      - select: {ids: [west]}"
+                                     "\n        set: {emitting: 0.5}")
+    assert where in result.output and "acts on none" in result.output
