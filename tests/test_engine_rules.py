@@ -193,3 +193,32 @@ def test_orders_do_not_reach_a_unit_that_is_not_connected(engine, authority):
         assert cut.observable("engagements").max() == 0
         assert cut.observable("ordered").min() == 2  # both passages break at `ordered`
         assert cut.links.sum() == cut.observable("ordered").sum()
+
+
+@BOTH
+def test_an_attack_can_make_missiles_fail_to_launch(engine):
+    """MODEL.md, electronic attack: launch_factor multiplies launch reliability (at resolution
+    time, like pk_factor): with 0, every missile fired fails and the chain breaks at
+    `launched`; outside the window missiles fly."""
+    jam = ("electronic_attack:\n  - {id: ea, start_s: 0, end_s: %s, targets: {ids: [u]},"
+           " launch_factor: 0.0}")
+    results = run(sam(jam % 1000, tau=5, start=60), 40, seed=4, engine=engine)
+    assert results.observable("engagements").min() >= 1
+    assert results.observable("launches").max() == 0
+    np.testing.assert_array_equal(results.observable("launch_failures"),
+                                  results.observable("missiles_fired"))
+    assert results.observable("launched").min() == 1
+    after = run(sam(jam % 30, tau=5, start=60), 40, seed=4, engine=engine)
+    assert after.observable("threats_killed").min() == 1
+
+
+@BOTH
+@pytest.mark.parametrize("tau, pk, arrived", [(500, 1.0, True), (5, 0.0, False)])
+def test_a_leaker_whose_last_engagement_resolved_after_it_arrived_is_marked(engine, tau, pk,
+                                                                            arrived):
+    """Both leak through the `killed` link: one because it reached the end of its route first,
+    the other because the missile missed; the threat table tells them apart."""
+    results = run(sam(tau=tau, pk=pk), 20, seed=5, engine=engine)
+    assert results.observable("leakers").min() == 1
+    assert results.observable("killed").min() == 1
+    assert results.threat_rows["arrived_first"].tolist() == [arrived] * 20

@@ -70,6 +70,7 @@ class Params(NamedTuple):
     link_cut_prob: np.ndarray  # (B, A)
     disable_prob: np.ndarray  # (B, A)
     pk_factor: np.ndarray  # (B, A)
+    launch_factor: np.ndarray  # (B, A)
     p_destroy: np.ndarray  # (B, K) per strike
     untrained_crew_factor: np.ndarray  # (B,)
 
@@ -149,7 +150,8 @@ class ParameterSpace:
             ("salvo", (U,)), ("missiles", (U,)), ("channels", (U,)), ("shoot_look_shoot", (U,)),
             ("acquisition_time", (U,)), ("missile_speed", (U,)),
             ("attack_active", (A,)), ("detect_factor", (A,)), ("link_cut_prob", (A,)),
-            ("disable_prob", (A,)), ("pk_factor", (A,)), ("p_destroy", (K,)),
+            ("disable_prob", (A,)), ("pk_factor", (A,)), ("launch_factor", (A,)),
+            ("p_destroy", (K,)),
             ("untrained_crew_factor", ()))}
         fill = {"ready_sensor": 1.0, "ready_command_post": 1.0, "ready_fire_unit": 1.0,
                 "acquire_rate": 0.0}
@@ -211,7 +213,8 @@ class ParameterSpace:
             at, p = ("electronic_attack", i), f"electronic_attack.{a.id}"
             lay["attack_active"][i] = self._add(f"{p}.active", "bool", True, None)
             for name, kind in (("detect_factor", "nonnegative"), ("link_cut_prob", "probability"),
-                               ("disable_prob", "probability"), ("pk_factor", "nonnegative")):
+                               ("disable_prob", "probability"), ("pk_factor", "nonnegative"),
+                               ("launch_factor", "nonnegative")):
                 lay[name][i] = self._add(f"{p}.{name}", kind, getattr(a, name), (*at, name))
         for i, s in enumerate(sc.strikes):
             lay["p_destroy"][i] = self._add(f"strikes.{strike_key(i, s.id)}.p_destroy",

@@ -99,6 +99,8 @@ class Replication:
     threat_start: list[float] = field(default_factory=list)
     killer: list[int] = field(default_factory=list)  # unit index, -1: leaked
     kill_time: list[float] = field(default_factory=list)
+    arrived_first: list[bool] = field(default_factory=list)  # a leaker whose last engagement
+    # resolved after it reached the end of its route
     passages: list[tuple[int, int, int, float, float]] = field(default_factory=list)
     # (threat, unit, link index, envelope entry, envelope exit) of each failed passage
 
@@ -115,7 +117,8 @@ class Results:
     killed: np.ndarray  # (R,) threats killed
     links: np.ndarray  # (R, len(LINKS)) failed passages by first broken link
     destroyed: np.ndarray  # (R, entities) destroyed by strikes
-    threat_rows: dict[str, np.ndarray]  # row, threat, flight, start_s, killer, kill_time_s
+    threat_rows: dict[str, np.ndarray]  # row, threat, flight, start_s, killer, kill_time_s,
+    # arrived_first
     passage_rows: dict[str, np.ndarray]  # row, threat, unit, link, entry_s, exit_s
 
     @property
@@ -203,6 +206,7 @@ class Results:
             "start_s": _cat([rec.threat_start for rec in records], np.float64),
             "killer": _cat([rec.killer for rec in records], np.int32),
             "kill_time_s": _cat([rec.kill_time for rec in records], np.float64),
+            "arrived_first": _cat([rec.arrived_first for rec in records], np.bool_),
         }
         npass = [len(rec.passages) for rec in records]
         flat = [p for rec in records for p in rec.passages]

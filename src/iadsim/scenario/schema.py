@@ -345,7 +345,10 @@ class ElectronicAttack(Strict):
     detect_factor: NonNegative = 1.0
     link_cut_prob: Probability = 0.0
     disable_prob: Probability = 0.0
-    pk_factor: NonNegative = 1.0
+    pk_factor: NonNegative = Field(1.0, description="Multiplies the kill probability of the "
+                                   "fire units targeted.")
+    launch_factor: NonNegative = Field(1.0, description="Multiplies the launch reliability of "
+                                       "the fire units targeted: missiles that go up and crash.")
 
     @model_validator(mode="after")
     def _window(self) -> ElectronicAttack:

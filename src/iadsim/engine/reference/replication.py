@@ -84,6 +84,7 @@ class World:
     link_cut: dict[Entity, Intervals] = field(default_factory=dict)
     detect_factors: dict[Entity, list[tuple[float, float, float]]] = field(default_factory=dict)
     pk_factors: dict[Entity, list[tuple[float, float, float]]] = field(default_factory=dict)
+    launch_factors: dict[Entity, list[tuple[float, float, float]]] = field(default_factory=dict)
     threats: list[tuple[int, float]] = field(default_factory=list)  # (flight, start time)
 
 
@@ -109,6 +110,8 @@ def draw_world(cs: CompiledScenario, par: Params, rng: np.random.Generator) -> W
                 world.detect_factors.setdefault(target, []).append(
                     (*window, par.detect_factor[a]))
                 world.pk_factors.setdefault(target, []).append((*window, par.pk_factor[a]))
+                world.launch_factors.setdefault(target, []).append(
+                    (*window, par.launch_factor[a]))
     for f, flight in enumerate(cs.flights):
         if flight.stream_rate_per_s > 0:
             span = flight.stream_end_s - flight.start_s
@@ -303,6 +306,7 @@ class Battle:
         self.killed = [self.env.event() for _ in range(n)]
         self.killer = [-1] * n
         self.kill_time = [math.nan] * n
+        self.last_resolution = [-INF] * n  # of the threat's last engagement, by any unit
         self.engaged: set[tuple[int, int]] = set()
 
     def run(self, passages: list[Passage]) -> None:
@@ -352,13 +356,15 @@ class Battle:
         self.counts[MISSILES_FIRED, u] += fired
         yield self.env.timeout(self._engagement_time(u, j))
         p.last_resolution = self.env.now
+        self.last_resolution[j] = max(self.last_resolution[j], self.env.now)
         if self.world.destroyed_at["fire_unit"][u] <= self.env.now:
             p.outcomes.append(ABORTED)
             return
         crew = 1.0 if self._trained(u) else par.untrained_crew_factor
         flight = self.world.threats[j][0]
-        p_launch = min(1.0, par.launch_reliability[u] * crew)
-        p_kill = min(1.0, par.pk[u, flight] * crew * self._pk_factor(u))
+        p_launch = min(1.0, par.launch_reliability[u] * crew *
+                       self._factor(self.world.launch_factors, u))
+        p_kill = min(1.0, par.pk[u, flight] * crew * self._factor(self.world.pk_factors, u))
         launched = self.rng.random(fired) < p_launch
         kills = launched & (self.rng.random(fired) < p_kill)
         if self.env.now > self.world.threats[j][1] + self.cs.flights[flight].track.duration_s:
@@ -388,9 +394,10 @@ class Battle:
         """Crew skill; automated command is immune to it (MODEL.md, authority modes)."""
         return bool(self.world.ready["fire_unit"][u, TRAINED]) or self.chain.automated(u)
 
-    def _pk_factor(self, u: int) -> float:
+    def _factor(self, factors: dict[Entity, list[tuple[float, float, float]]], u: int) -> float:
+        """The product of the attack factors on unit u that are active now."""
         t = self.env.now
-        return math.prod(f for lo, hi, f in self.world.pk_factors.get(Entity("fire_unit", u), [])
+        return math.prod(f for lo, hi, f in factors.get(Entity("fire_unit", u), [])
                          if lo <= t < hi)
 
 
@@ -420,7 +427,10 @@ def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Gener
         destroyed=np.concatenate([world.destroyed_at[k] <= cs.duration_s for k in KINDS]),
         threat_flight=[f for f, _ in world.threats],
         threat_start=[t for _, t in world.threats],
-        killer=battle.killer, kill_time=battle.kill_time)
+        killer=battle.killer, kill_time=battle.kill_time,
+        arrived_first=[k < 0 and t > start + cs.flights[f].track.duration_s
+                       for k, t, (f, start) in zip(battle.killer, battle.last_resolution,
+                                                   world.threats, strict=True)])
     for p in passages:
         if KILL in p.outcomes or p.skipped:
             continue

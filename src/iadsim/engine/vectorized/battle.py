@@ -19,10 +19,12 @@ def fight(block: Block) -> kernels.Outcomes:
     """Play every replication's engagements (compiled; see battle_kernels.py)."""
     plan, par = block.plan, block.params
     B, U, J, P = block.B, len(block.cs.units), len(block.threat_id), len(block.p_threat)
-    out = kernels.Outcomes(np.full((B, J), INF), np.full((B, J), -1, dtype=np.int64),
-                           np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
-                           np.zeros((B, P), dtype=np.int64), np.zeros((B, P), dtype=np.int8),
-                           np.full((B, P), -INF), np.zeros((B, P), dtype=bool))
+    out = kernels.Outcomes(
+        kill_time=np.full((B, J), INF), killer=np.full((B, J), -1, dtype=np.int64),
+        counts=np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
+        n_engaged=np.zeros((B, P), dtype=np.int64), last_outcome=np.zeros((B, P), dtype=np.int8),
+        last_resolution=np.full((B, P), -INF), last_engaged=np.full((B, J), -INF),
+        skipped=np.zeros((B, P), dtype=bool))
     if P == 0:  # no unit ever has a threat in its envelope (or there are no units)
         return out
     track_off, track_t, track_x, track_y, track_z = plan.tracks
@@ -33,7 +35,7 @@ def fight(block: Block) -> kernels.Outcomes:
         units=kernels.Units(
             channels=par.channels, salvo=par.salvo, missiles=par.missiles,
             sls=par.shoot_look_shoot, reliability=par.launch_reliability, pk=par.pk,
-            pk_factor=block.pk_factor,
+            pk_factor=block.pk_factor, launch_factor=block.launch_factor,
             trained=block.ready["fire_unit"][:, :, TRAINED] | block.automated,
             untrained_factor=par.untrained_crew_factor,
             destroyed_at=block.destroyed_at["fire_unit"], engagement_time=par.engagement_time,
@@ -80,7 +82,10 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
                      "flight": block.threat_flight[tj].astype(np.int32),
                      "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
                      "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
-                                             np.nan)},
+                                             np.nan),
+                     "arrived_first": (killer[tb, tj] < 0) & (
+                         battle.last_engaged[tb, tj] >
+                         block.t0[tb, tj] + block.plan.track_end[block.threat_flight[tj]])},
         passage_rows=dict(zip(("row", "threat", "unit", "link", "entry_s", "exit_s"),
                               passage_table, strict=True)))
 

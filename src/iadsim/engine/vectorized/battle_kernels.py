@@ -73,6 +73,7 @@ class Units(NamedTuple):
     reliability: np.ndarray  # (B, U) float: launch reliability
     pk: np.ndarray  # (B, U, F) float: by flight
     pk_factor: np.ndarray  # (B, U, Gk) float: electronic attack, per pk segment
+    launch_factor: np.ndarray  # (B, U, Gk) float: electronic attack, per pk segment
     trained: np.ndarray  # (B, U) bool: crew trained (or automated command)
     untrained_factor: np.ndarray  # (B,) float
     destroyed_at: np.ndarray  # (B, U) float
@@ -92,6 +93,7 @@ class Outcomes(NamedTuple):
     n_engaged: np.ndarray  # (B, P) int64: engagements of the passage
     last_outcome: np.ndarray  # (B, P) int8: rules.NO_ENGAGEMENT … KILL of its last one
     last_resolution: np.ndarray  # (B, P) float: when its last engagement resolved
+    last_engaged: np.ndarray  # (B, J) float: when the threat's last engagement resolved
     skipped: np.ndarray  # (B, P) bool: blocked by the engage-at-most-once rule
 
 
@@ -276,10 +278,11 @@ def play_block(keys, cand, threats, units, out):
             engaged[j, u] = True
             n_engaged_b[p] = k + 1
             out.last_resolution[b, p] = resolve
+            out.last_engaged[b, j] = max(out.last_engaged[b, j], resolve)
             aborted = units.destroyed_at[b, u] <= resolve
             crew = 1.0 if units.trained[b, u] else units.untrained_factor[b]
             g = min(max(np.searchsorted(units.pk_lo, resolve, side="right") - 1, 0), n_pk - 1)
-            p_launch = min(1.0, units.reliability[b, u] * crew)
+            p_launch = min(1.0, units.reliability[b, u] * crew * units.launch_factor[b, u, g])
             p_kill = min(1.0, units.pk[b, u, f] * crew * units.pk_factor[b, u, g])
             in_time = resolve <= threats.t0[b, j] + threats.track_end[f]
             n_launched, n_kills = 0, 0

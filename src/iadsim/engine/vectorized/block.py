@@ -95,6 +95,7 @@ class Block:
         self.fire_control_rate = np.where(self.sensor_link, detect, 0.0)
         self.infrared_rate = np.where(self.unit_ready, acquire, 0.0)
         self.pk_factor = self._factor("fire_unit", par.pk_factor, plan.attack_on_pk)
+        self.launch_factor = self._factor("fire_unit", par.launch_factor, plan.attack_on_pk)
         # authority, per unit: engages on own acquisition; crew counts as trained
         has_cp = self.plan.unit_cp >= 0
         unit_authority = par.authority[:, np.maximum(self.plan.unit_cp, 0)] if has_cp.any() \
