@@ -16,7 +16,7 @@ duration_s: 3600
 reference: {lat: 10.0, lon: -66.0}
 fire_units:
   - {id: u, guidance: infrared, acquire_rate: .inf, lat: 10.0, lon: -66.0, min_range_km: %(rmin)s,
-     max_range_km: %(rmax)s, max_alt_m: 5000, missiles: 100, pk: 1.0, engagement_time: %(tau)s}
+     max_range_km: %(rmax)s, max_alt_m: 5000, missiles: 100, pk: %(pk)s, engagement_time: %(tau)s}
 threats:
   - id: t
     class: drone
@@ -27,7 +27,8 @@ threats:
 
 
 def scenario(**values: object):
-    fields = {"rmin": 0.0, "rmax": 5.0, "tau": 1.0, "speed": 100, "end_lat": 10.1} | values
+    fields = {"rmin": 0.0, "rmax": 5.0, "tau": 1.0, "speed": 100, "end_lat": 10.1,
+              "pk": 1.0} | values
     return compile_scenario(parse_scenario(UNIT % fields, "rules.yaml"))
 
 
@@ -222,3 +223,29 @@ def test_a_leaker_whose_last_engagement_resolved_after_it_arrived_is_marked(engi
     assert results.observable("leakers").min() == 1
     assert results.observable("killed").min() == 1
     assert results.threat_rows["arrived_first"].tolist() == [arrived] * 20
+
+
+@BOTH
+def test_without_shoot_look_shoot_each_passage_may_be_engaged_once(engine):
+    """MODEL.md: at most once per passage, not per run. The route crosses a thin shell twice
+    (in and out); with pk 0 each crossing is engaged once."""
+    results = run(scenario(rmin=1.0, rmax=1.4, tau=1.0, speed=20, pk=0.0), 30, seed=6,
+                  engine=engine)
+    assert results.observable("engagements").tolist() == [2.0] * 30
+    assert results.observable("killed").tolist() == [2.0] * 30
+
+
+def test_own_acquisition_is_a_detection_under_central_authority():
+    """MODEL.md, link 2: a unit's own acquisition satisfies `detected` under every authority.
+    An infrared team under a central command post with no search radar saw the threat; what
+    broke is that nobody reported it."""
+    text = UNIT.replace("fire_units:", "command_posts:\n  - {id: cp, authority: central}\n"
+                        "fire_units:").replace("engagement_time: %(tau)s}",
+                                               "engagement_time: %(tau)s, command_post: cp}")
+    fields = {"rmin": 0.0, "rmax": 5.0, "tau": 1.0, "speed": 100, "end_lat": 10.1, "pk": 1.0}
+    model = compile_scenario(parse_scenario(text % fields, "central.yaml"))
+    for engine in ("reference", "vectorized"):
+        results = run(model, 20, seed=7, engine=engine)
+        assert results.observable("engagements").max() == 0
+        assert results.observable("reported").tolist() == [1.0] * 20, engine
+        assert results.observable("detected").max() == 0

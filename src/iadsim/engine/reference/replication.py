@@ -253,7 +253,6 @@ class Passage:
     engageable: Intervals  # … and 1–5 hold together
     outcomes: list[int] = field(default_factory=list)  # per engagement: rules.ABORTED … KILL
     out_of_missiles: bool = False
-    skipped: bool = False  # blocked by "engage a threat at most once" (no shoot-look-shoot)
     last_resolution: float = -INF
 
 
@@ -283,7 +282,7 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
     authorised = ALWAYS if own_authorises else since(ordered_at)
     return Passage(
         threat=j, unit=u, entry=lo, exit=hi, ready=ready,
-        detected=intersect(ready, union(since(detected_at), own)),
+        detected=intersect(ready, union(since(detected_at), acquired)),  # under any authority
         reported=intersect(ready, union(since(reported_at), own)),
         ordered=intersect(ready, ordered),
         engageable=intersect_all(ready, authorised, acquired))
@@ -307,7 +306,6 @@ class Battle:
         self.killer = [-1] * n
         self.kill_time = [math.nan] * n
         self.last_resolution = [-INF] * n  # of the threat's last engagement, by any unit
-        self.engaged: set[tuple[int, int]] = set()
 
     def run(self, passages: list[Passage]) -> None:
         for p in passages:
@@ -324,9 +322,6 @@ class Battle:
                     yield self.env.timeout(lo - self.env.now)
                 if self.killed[p.threat].triggered:
                     return
-                if (p.threat, p.unit) in self.engaged and not self.par.shoot_look_shoot[p.unit]:
-                    p.skipped = not p.outcomes
-                    return
                 request = self.channels[p.unit].request()
                 if not request.triggered:
                     if hi > self.env.now:
@@ -340,7 +335,6 @@ class Battle:
                     self.channels[p.unit].release(request)
                     p.out_of_missiles = self.missiles[p.unit] == 0
                     return
-                self.engaged.add((p.threat, p.unit))
                 yield from self._engage(p, unit)
                 self.channels[p.unit].release(request)
                 if p.outcomes[-1] in (KILL, ABORTED) or not self.par.shoot_look_shoot[p.unit]:
@@ -432,7 +426,7 @@ def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Gener
                        for k, t, (f, start) in zip(battle.killer, battle.last_resolution,
                                                    world.threats, strict=True)])
     for p in passages:
-        if KILL in p.outcomes or p.skipped:
+        if KILL in p.outcomes:
             continue
         kill_time = battle.kill_time[p.threat]
         if not math.isnan(kill_time) and kill_time <= max(p.exit, p.last_resolution):

@@ -5,8 +5,9 @@ Each replication of a block is played as MODEL.md's queueing system in strict ti
 next event is the earliest head candidate over all units (a unit's head is its FCFS first —
 earliest engageable, behind those already waiting after a miss — and it acts at max(engageable
 since, first free channel)). Before a unit's head acts, its queue is settled: candidates whose
-threat is dead, whose unit is out of missiles, or which the engage-at-most-once rule blocks
-retire, and those that missed their window move on to the next one. Randomness is addressed
+threat is dead or whose unit is out of missiles retire, and those that missed their window move
+on to the next one. Without shoot-look-shoot a candidate retires after its engagement: a unit
+engages a threat at most once per passage. Randomness is addressed
 (counter_rng.uniform_at), so the order in which replications are played does not matter.
 
 Events at the same time are played in the order (engageable since, time of joining the queue,
@@ -94,7 +95,6 @@ class Outcomes(NamedTuple):
     last_outcome: np.ndarray  # (B, P) int8: rules.NO_ENGAGEMENT … KILL of its last one
     last_resolution: np.ndarray  # (B, P) float: when its last engagement resolved
     last_engaged: np.ndarray  # (B, J) float: when the threat's last engagement resolved
-    skipped: np.ndarray  # (B, P) bool: blocked by the engage-at-most-once rule
 
 
 class Queue(NamedTuple):
@@ -119,9 +119,7 @@ class Replication(NamedTuple):
     next_free: np.ndarray  # (U,) float: when each unit's first channel frees
     missiles: np.ndarray  # (U,) int64: rounds left
     sls: np.ndarray  # (U,) bool: shoot-look-shoot
-    engaged: np.ndarray  # (J, U) bool: unit u has engaged threat j
     n_engaged: np.ndarray  # (P,) int64: engagements of each passage
-    skipped: np.ndarray  # (P,) bool: blocked by the engage-at-most-once rule
     kill_time: np.ndarray  # (J,) float: inf while alive
 
 @numba.njit(cache=True, inline="always")
@@ -154,11 +152,6 @@ def _settle(u, q, r, tick):
         if not q.live[c]:
             continue
         p, j = q.passage[c], q.threat[c]
-        if not r.sls[u] and r.engaged[j, u]:
-            if r.n_engaged[p] == 0:
-                r.skipped[p] = True
-            q.live[c] = False
-            continue
         start = max(q.ready_from[c], r.next_free[u])
         if r.kill_time[j] <= start or r.missiles[u] <= 0:
             q.live[c] = False
@@ -188,7 +181,7 @@ def play_block(keys, cand, threats, units, out):
     """Play every replication of a block (Candidates, Threats, Units); fills `out`
     (Outcomes)."""
     B, P, W = cand.win_lo.shape
-    U, J = units.channels.shape[1], threats.ident.shape[0]
+    U = units.channels.shape[1]
     cmax = max(1, units.channels.max())
     n_pk = len(units.pk_lo)
     # scratch, reused by every replication: candidates (at most P), grouped by unit
@@ -196,14 +189,12 @@ def play_block(keys, cand, threats, units, out):
               np.empty(P, np.bool_), np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64))
     fill = np.empty(U, np.int64)
     free_at, next_free = np.empty((U, cmax)), np.empty(U)
-    missiles, engaged, head = np.empty(U, np.int64), np.empty((J, U), np.bool_), \
-        np.empty(U, np.int64)
+    missiles, head = np.empty(U, np.int64), np.empty(U, np.int64)
     for b in range(B):
         key = keys[b]
         lo_b, hi_b = cand.win_lo[b], cand.win_hi[b]
         n_engaged_b, kill_b, channels_b = out.n_engaged[b], out.kill_time[b], units.channels[b]
-        r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], engaged, n_engaged_b,
-                        out.skipped[b], kill_b)
+        r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], n_engaged_b, kill_b)
         # the candidates: passages with a window, grouped by unit (in passage order)
         q.first[:] = 0
         for p in range(P):
@@ -223,7 +214,6 @@ def play_block(keys, cand, threats, units, out):
             free_at[u, :channels_b[u]] = -INF
             next_free[u] = -INF if channels_b[u] > 0 else INF
         missiles[:] = units.missiles[b]
-        engaged[:] = False
         tick = 1
         for u in range(U):
             head[u], tick = _settle(u, q, r, tick)
@@ -275,7 +265,6 @@ def play_block(keys, cand, threats, units, out):
             ch = np.argmin(free_at[u])
             free_at[u, ch] = resolve
             next_free[u] = free_at[u].min()
-            engaged[j, u] = True
             n_engaged_b[p] = k + 1
             out.last_resolution[b, p] = resolve
             out.last_engaged[b, j] = max(out.last_engaged[b, j], resolve)
@@ -322,7 +311,7 @@ def play_block(keys, cand, threats, units, out):
 def first_broken_links(cand, windows, out, link, counted, links):
     """MODEL.md's first broken link of every passage into link (B, P), whether the passage
     counts (it failed on its own: not credited with the kill, not cut short by another unit's
-    kill, not blocked by the engage-at-most-once rule) into counted, and per replication the
+    kill) into counted, and per replication the
     counts of each link over counted passages into links (B, len(LINKS)). `windows` is the
     chain's Windows, `out` the battle's Outcomes."""
     B, P = windows.hi.shape
@@ -342,8 +331,7 @@ def first_broken_links(cand, windows, out, link, counted, links):
             credited = out.killer[b, j] == u and kt == out.last_resolution[b, p] and \
                 out.last_outcome[b, p] == KILL
             cut = kt <= max(windows.hi[b, p], out.last_resolution[b, p])
-            counted[b, p] = windows.valid[b, p] and not credited and not cut and \
-                not out.skipped[b, p]
+            counted[b, p] = windows.valid[b, p] and not credited and not cut
             if counted[b, p]:
                 links[b, k] += 1
 

@@ -275,7 +275,8 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             j, c = passages.threat[p], passages.post[p]
             own_any = fc.own[b, u] and acq_any[p]
             out.link_held[b, p, UNIT_READY] = last_ready > -INF
-            out.link_held[b, p, DETECTED] = command.detected[b, j, c] <= last_ready or own_any
+            # the unit's own acquisition is a detection under any authority (MODEL.md, link 2)
+            out.link_held[b, p, DETECTED] = command.detected[b, j, c] <= last_ready or acq_any[p]
             out.link_held[b, p, REPORTED] = command.reported[b, j, c] <= last_ready or own_any
             ordered = command.ordered[b, j, c] if fc.connected[b, u] else INF
             out.link_held[b, p, ORDERED] = ordered <= last_ready or own_any
