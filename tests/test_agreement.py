@@ -472,7 +472,7 @@ def test_link_check_accounts_for_clustering():
 
     def sample(n: int, p: tuple[float, ...]) -> np.ndarray:
         out = np.zeros((n, len(LINKS)), dtype=np.int64)
-        cause = np.array([0, 1, 5])[rng.choice(3, size=n, p=p)]  # unit_ready, detected, capacity
+        cause = np.array([0, 1, 5])[rng.choice(3, size=n, p=p)]  # unit_ready, detected, magazine
         out[np.arange(n), cause] = rng.poisson(20, n)  # every passage of a replication alike
         return out
 

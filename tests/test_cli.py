@@ -30,7 +30,7 @@ from iadsim.cli import app
 from iadsim.scenario import builtin_scenarios, load_scenario
 
 SCENARIO = "caracas-2026"
-LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "capacity",
+LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "magazine", "channel",
          "launched", "killed")
 REQUIRED_OBSERVABLES = ("threats_killed", "leakers", "engagements", "launches",
                         "launches[guidance=radar]", "launches[guidance=infrared]",
@@ -199,7 +199,7 @@ def test_same_seed_same_json_different_seed_different_means() -> None:
         assert_ok(result)
     assert first.stdout == again.stdout
     a, b = json.loads(first.stdout)["observables"], json.loads(other.stdout)["observables"]
-    stochastic = ("threats_killed", "launches", "misses", "capacity")
+    stochastic = ("threats_killed", "launches", "misses", "channel")
     assert any(a[name]["mean"] != b[name]["mean"] for name in stochastic), (
         "seeds 7 and 8 gave the same means for " + ", ".join(stochastic))
 

@@ -124,7 +124,8 @@ def test_after_a_miss_the_threat_queues_behind_those_already_waiting(engine):
     without an engagement (MODEL.md: the threat rejoins the queue at that moment)."""
     cs = sam(missiles=3, pk=0.5, tau=0, sls="true", count=2)
     results = run(cs, 400, seed=2, engine=engine)
-    assert results.observable("capacity").max() == 0
+    assert results.observable("magazine").max() == 0
+    assert results.observable("channel").max() == 0
     assert results.observable("engagements").min() >= 2
 
 
@@ -249,3 +250,20 @@ def test_own_acquisition_is_a_detection_under_central_authority():
         assert results.observable("engagements").max() == 0
         assert results.observable("reported").tolist() == [1.0] * 20, engine
         assert results.observable("detected").max() == 0
+
+
+SECOND = """  - {id: b, class: fixed_wing, rcs_m2: 1, start_s: 40,
+     route: [{lat: 0.2, lon: 0, alt_m: 1000}, {lat: -0.2, lon: 0, alt_m: 1000, time_s: 400}]}"""
+
+
+@BOTH
+@pytest.mark.parametrize("missiles, tau, broken", [(1, 5, "magazine"), (4, 1000, "channel")])
+def test_capacity_splits_into_magazine_and_channel(engine, missiles, tau, broken):
+    """MODEL.md, links 6 and 7: a second threat arrives while the one-channel unit is out of
+    missiles (magazine), or while its channel is held past the second threat's passage
+    (channel). The first threat's missile misses (pk 0): its passage breaks at `killed`."""
+    results = run(sam(SECOND, missiles=missiles, tau=tau, pk=0.0), 20, seed=8, engine=engine)
+    assert results.observable("engagements").tolist() == [1.0] * 20
+    assert results.observable(broken).tolist() == [1.0] * 20
+    assert results.observable("killed").tolist() == [1.0] * 20
+    assert results.links.sum() == 40

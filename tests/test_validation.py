@@ -380,7 +380,8 @@ def test_layered_independent_defence():
         values = results.observable(link)
         assert_close(float(values.mean()), exact, values.std(ddof=1) / math.sqrt(runs),
                      f"mean '{link}' first-broken-link count")
-    assert results.observable("capacity").sum() == 0
+    assert results.observable("magazine").sum() == 0
+    assert results.observable("channel").sum() == 0
     assert results.observable("detected").sum() == 0
 
 
@@ -621,7 +622,8 @@ def test_same_seed_same_results():
     a = run(cs, 200, seed=6001, engine="reference")
     b = run(cs, 200, seed=6001, engine="reference")
     for name in ("threats", "threats_killed", "engagements", "launches", "misses",
-                 "launch_failures", "capacity", "detected", "ordered", "fire_control"):
+                 "launch_failures", "magazine", "channel", "detected", "ordered",
+                 "fire_control"):
         np.testing.assert_array_equal(a.observable(name), b.observable(name))
     assert digest(a) == digest(b)
     # the scenario is random enough for the check to mean something

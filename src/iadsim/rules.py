@@ -28,15 +28,16 @@ FACTORS = {"sensor": (AVAILABLE, DEPLOYED, EMITTING, CONNECTED),
 AUTHORITIES = ("central", "delegated", "autonomous")
 CENTRAL, DELEGATED, AUTONOMOUS = range(len(AUTHORITIES))
 
-LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "capacity",
+LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "magazine", "channel",
          "launched", "killed")
-UNIT_READY, DETECTED, REPORTED, ORDERED, FIRE_CONTROL, CAPACITY, LAUNCHED, KILLED = \
+UNIT_READY, DETECTED, REPORTED, ORDERED, FIRE_CONTROL, MAGAZINE, CHANNEL, LAUNCHED, KILLED = \
     range(len(LINKS))
 HELD_LINKS = FIRE_CONTROL + 1  # links 1–5, whose holding is worked out before the battle
 
 # the outcome of an engagement, and the link its passage broke at when it was the last one
 NO_ENGAGEMENT, ABORTED, NO_LAUNCH, MISS, KILL = range(5)
-LINK_OF_OUTCOME = (CAPACITY, UNIT_READY, LAUNCHED, KILLED, KILLED)
+# (a passage with no engagement broke at a link that never held, at `magazine` or at `channel`)
+LINK_OF_OUTCOME = (-1, UNIT_READY, LAUNCHED, KILLED, KILLED)
 
 UNIT_COUNTS = ("engagements", "launches", "launch_failures", "misses", "kills", "missiles_fired")
 ENGAGEMENTS, LAUNCHES, LAUNCH_FAILURES, MISSES, KILLS, MISSILES_FIRED = range(len(UNIT_COUNTS))

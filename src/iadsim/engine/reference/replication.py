@@ -38,7 +38,7 @@ from iadsim.params import Params
 from iadsim.rules import (
     ABORTED,
     AUTONOMOUS,
-    CAPACITY,
+    CHANNEL,
     CONNECTED,
     DELEGATED,
     DETECTED,
@@ -51,6 +51,7 @@ from iadsim.rules import (
     LAUNCH_FAILURES,
     LAUNCHES,
     LINK_OF_OUTCOME,
+    MAGAZINE,
     MISS,
     MISSES,
     MISSILES_FIRED,
@@ -252,7 +253,6 @@ class Passage:
     ordered: Intervals  # … 1–4 …
     engageable: Intervals  # … and 1–5 hold together
     outcomes: list[int] = field(default_factory=list)  # per engagement: rules.ABORTED … KILL
-    out_of_missiles: bool = False
     last_resolution: float = -INF
 
 
@@ -300,6 +300,8 @@ class Battle:
         self.env = simpy.Environment()
         self.channels = [simpy.Resource(self.env, capacity=int(c)) for c in par.channels]
         self.missiles = [int(m) for m in par.missiles]
+        # when each unit fired its last missile (−inf: it had none; inf: never)
+        self.empty_at = [INF if m > 0 else -INF for m in self.missiles]
         self.counts = np.zeros((len(UNIT_COUNTS), len(cs.units)), dtype=np.int32)
         n = len(world.threats)
         self.killed = [self.env.event() for _ in range(n)]
@@ -333,7 +335,6 @@ class Battle:
                         break  # left this window while waiting for a channel
                 if self.killed[p.threat].triggered or self.missiles[p.unit] == 0:
                     self.channels[p.unit].release(request)
-                    p.out_of_missiles = self.missiles[p.unit] == 0
                     return
                 yield from self._engage(p, unit)
                 self.channels[p.unit].release(request)
@@ -346,6 +347,8 @@ class Battle:
         par = self.par
         fired = min(int(par.salvo[u]), self.missiles[u])
         self.missiles[u] -= fired
+        if self.missiles[u] == 0 and self.empty_at[u] == INF:
+            self.empty_at[u] = self.env.now
         self.counts[ENGAGEMENTS, u] += 1
         self.counts[MISSILES_FIRED, u] += fired
         yield self.env.timeout(self._engagement_time(u, j))
@@ -395,17 +398,17 @@ class Battle:
                          if lo <= t < hi)
 
 
-def first_broken_link(p: Passage) -> int:
-    """The first link of the chain that broke in a passage that did not kill (MODEL.md)."""
+def first_broken_link(p: Passage, empty_at: float) -> int:
+    """The first link of the chain that broke in a passage that did not kill (MODEL.md);
+    `empty_at`: when its unit fired its last missile."""
     if p.outcomes:
         return LINK_OF_OUTCOME[p.outcomes[-1]]
-    if p.out_of_missiles:
-        return CAPACITY
     for link, held in ((UNIT_READY, p.ready), (DETECTED, p.detected), (REPORTED, p.reported),
                        (ORDERED, p.ordered), (FIRE_CONTROL, p.engageable)):
         if not held:
             return link
-    return CAPACITY
+    # links 1–5 held: missiles remained when they first did, so no channel was free in time
+    return CHANNEL if p.engageable[0][0] < empty_at else MAGAZINE
 
 
 def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Generator
@@ -431,5 +434,6 @@ def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Gener
         kill_time = battle.kill_time[p.threat]
         if not math.isnan(kill_time) and kill_time <= max(p.exit, p.last_resolution):
             continue  # cut short by another unit's kill: not a failure
-        record.passages.append((p.threat, p.unit, first_broken_link(p), p.entry, p.exit))
+        link = first_broken_link(p, battle.empty_at[p.unit])
+        record.passages.append((p.threat, p.unit, link, p.entry, p.exit))
     return record

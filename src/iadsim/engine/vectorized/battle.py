@@ -23,7 +23,8 @@ def fight(block: Block) -> kernels.Outcomes:
         kill_time=np.full((B, J), INF), killer=np.full((B, J), -1, dtype=np.int64),
         counts=np.zeros((B, len(UNIT_COUNTS), U), dtype=np.int64),
         n_engaged=np.zeros((B, P), dtype=np.int64), last_outcome=np.zeros((B, P), dtype=np.int8),
-        last_resolution=np.full((B, P), -INF), last_engaged=np.full((B, J), -INF))
+        last_resolution=np.full((B, P), -INF), last_engaged=np.full((B, J), -INF),
+        empty_at=np.full((B, U), INF))
     if P == 0:  # no unit ever has a threat in its envelope (or there are no units)
         return out
     track_off, track_t, track_x, track_y, track_z = plan.tracks

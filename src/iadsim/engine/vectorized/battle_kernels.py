@@ -26,13 +26,14 @@ from iadsim import distributions
 from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
 from iadsim.rules import (
     ABORTED,
-    CAPACITY,
+    CHANNEL,
     ENGAGEMENTS,
     INF,
     KILL,
     LAUNCH_FAILURES,
     LAUNCHES,
     LINK_OF_OUTCOME,
+    MAGAZINE,
     MISS,
     MISSES,
     MISSILES_FIRED,
@@ -95,6 +96,8 @@ class Outcomes(NamedTuple):
     last_outcome: np.ndarray  # (B, P) int8: rules.NO_ENGAGEMENT … KILL of its last one
     last_resolution: np.ndarray  # (B, P) float: when its last engagement resolved
     last_engaged: np.ndarray  # (B, J) float: when the threat's last engagement resolved
+    empty_at: np.ndarray  # (B, U) float: when the unit fired its last missile (−inf: it had
+    # none, inf: never)
 
 
 class Queue(NamedTuple):
@@ -214,6 +217,8 @@ def play_block(keys, cand, threats, units, out):
             free_at[u, :channels_b[u]] = -INF
             next_free[u] = -INF if channels_b[u] > 0 else INF
         missiles[:] = units.missiles[b]
+        for u in range(U):
+            out.empty_at[b, u] = INF if missiles[u] > 0 else -INF
         tick = 1
         for u in range(U):
             head[u], tick = _settle(u, q, r, tick)
@@ -242,6 +247,8 @@ def play_block(keys, cand, threats, units, out):
             k = n_engaged_b[p]
             fired = min(units.salvo[b, u], missiles[u])
             missiles[u] -= fired
+            if missiles[u] == 0 and out.empty_at[b, u] == INF:
+                out.empty_at[b, u] = t
             out.counts[b, ENGAGEMENTS, u] += 1
             out.counts[b, MISSILES_FIRED, u] += fired
             f = threats.flight[j]
@@ -321,11 +328,13 @@ def first_broken_links(cand, windows, out, link, counted, links):
             if out.n_engaged[b, p] > 0:  # the last engagement decides
                 k = LINK_OF_OUTCOME[out.last_outcome[b, p]]
             else:  # the first of the cumulative links that never held
-                k = CAPACITY
+                k = -1
                 for i in range(windows.link_held.shape[2]):
                     if not windows.link_held[b, p, i]:
                         k = i
                         break
+                if k < 0:  # links 1–5 held: were there missiles when they first did?
+                    k = CHANNEL if windows.win_lo[b, p, 0] < out.empty_at[b, u] else MAGAZINE
             link[b, p] = k
             kt = out.kill_time[b, j]
             credited = out.killer[b, j] == u and kt == out.last_resolution[b, p] and \
