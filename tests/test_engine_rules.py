@@ -267,3 +267,22 @@ def test_capacity_splits_into_magazine_and_channel(engine, missiles, tau, broken
     assert results.observable(broken).tolist() == [1.0] * 20
     assert results.observable("killed").tolist() == [1.0] * 20
     assert results.links.sum() == 40
+
+
+@BOTH
+@pytest.mark.parametrize("end, engaged", [(200, True), (400, False)])
+def test_an_order_waits_while_the_units_link_is_cut(engine, end, engaged):
+    """MODEL.md, link 4: the order must reach the unit, its link up. With the link cut until
+    200 s the first kill comes after 200 s; cut for the whole passage, nothing is engaged and
+    the chain breaks at `ordered`."""
+    text = (COMMANDED % {"authority": "central", "connected": 1.0}) + (
+        "electronic_attack:\n  - {id: cut, start_s: 0, end_s: %d, targets: {ids: [u]},"
+        " link_cut_prob: 1.0}\n" % end)
+    results = run(compile_scenario(parse_scenario(text, "rules-cut.yaml")), 20, seed=9,
+                  engine=engine)
+    if engaged:
+        assert results.observable("threats_killed").min() == 2
+        assert np.nanmin(results.threat_rows["kill_time_s"]) > 200
+    else:
+        assert results.observable("engagements").max() == 0
+        assert results.observable("ordered").min() == 2

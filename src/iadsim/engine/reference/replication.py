@@ -145,6 +145,10 @@ class Chain:
                         for i in range(len(cs.command_posts))]
         self.unit_ready = [self._up(Entity("fire_unit", i), horizon, UP["fire_unit"])
                            for i in range(len(cs.units))]
+        # when orders reach each unit: it is connected, and its link is not cut
+        self.order_link = [minus(horizon if world.ready["fire_unit"][i, CONNECTED] else [],
+                                 world.link_cut.get(Entity("fire_unit", i), []))
+                           for i in range(len(cs.units))]
         self.search_rate = [StepRate.build(self.sensor_on[i], par.detect_rate[i],
                                            world.detect_factors.get(Entity("sensor", i), []))
                             for i in range(len(cs.sensors))]
@@ -276,8 +280,8 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
     own = acquired if own_authorises else []
     detected_at, reported_at, ordered_at = command[unit.command_post] if unit.command_post >= 0 \
         else (None, None, None)
-    if not chain.world.ready["fire_unit"][u, CONNECTED]:
-        ordered_at = None  # orders do not reach a unit that is not connected
+    if ordered_at is not None:  # the order reaches the unit once its link is up
+        ordered_at = first_at_or_after(chain.order_link[u], ordered_at)
     ordered = union(since(ordered_at), own)
     authorised = ALWAYS if own_authorises else since(ordered_at)
     return Passage(

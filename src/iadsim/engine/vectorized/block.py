@@ -225,7 +225,8 @@ class Block:
             fc=kernels.FireControl(
                 np.concatenate([self.fire_control_rate, self.infrared_rate], axis=1),
                 np.concatenate([self.sensor_link, self.unit_ready], axis=1), self.unit_ready,
-                self.own, self.ready["fire_unit"][:, :, CONNECTED]),
+                self.own,
+                self.ready["fire_unit"][:, :, CONNECTED, None] & ~self.cut["fire_unit"]),
             command=command, seg=kernels.Segments(plan.seg_lo, plan.seg_hi), out=self.windows)
 
 

@@ -97,7 +97,7 @@ class FireControl(NamedTuple):
     hold: np.ndarray  # (B, S + U, G) bool
     unit_ready: np.ndarray  # (B, U, G) bool
     own: np.ndarray  # (B, U) bool: may engage on own acquisition
-    connected: np.ndarray  # (B, U) bool: orders reach the unit
+    order_link: np.ndarray  # (B, U, G) bool: orders reach the unit (connected, link not cut)
 
 
 class Command(NamedTuple):
@@ -148,6 +148,17 @@ def _silent(rate):
         if rate[g] > 0:
             return False
     return True
+
+
+@numba.njit(cache=True, inline="always")
+def _first_up(t, up, seg):
+    """The first moment at or after t in a segment where `up` holds; inf if none."""
+    if t == INF:
+        return INF
+    for g in range(len(seg.lo)):
+        if up[g] and seg.hi[g] > t:
+            return max(t, seg.lo[g])
+    return INF
 
 
 @numba.njit(cache=True, inline="always")
@@ -246,7 +257,8 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             ta = _first_event(fc.rate[b, src], lo, hi, hazard, seg.lo, seg.hi)
             if ta == INF:
                 continue
-            ordered = command.ordered[b, j, passages.post[p]] if fc.connected[b, u] else INF
+            ordered = _first_up(command.ordered[b, j, passages.post[p]], fc.order_link[b, u],
+                                seg)
             start = max(ta, -INF if fc.own[b, u] else ordered)
             for g in range(G):
                 if not (fc.unit_ready[b, u, g] and fc.hold[b, src, g]):
@@ -278,6 +290,6 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             # the unit's own acquisition is a detection under any authority (MODEL.md, link 2)
             out.link_held[b, p, DETECTED] = command.detected[b, j, c] <= last_ready or acq_any[p]
             out.link_held[b, p, REPORTED] = command.reported[b, j, c] <= last_ready or own_any
-            ordered = command.ordered[b, j, c] if fc.connected[b, u] else INF
+            ordered = _first_up(command.ordered[b, j, c], fc.order_link[b, u], seg)
             out.link_held[b, p, ORDERED] = ordered <= last_ready or own_any
             out.link_held[b, p, FIRE_CONTROL] = out.win_lo[b, p, 0] < INF
