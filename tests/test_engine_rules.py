@@ -276,8 +276,8 @@ def test_an_order_waits_while_the_units_link_is_cut(engine, end, engaged):
     200 s the first kill comes after 200 s; cut for the whole passage, nothing is engaged and
     the chain breaks at `ordered`."""
     text = (COMMANDED % {"authority": "central", "connected": 1.0}) + (
-        "electronic_attack:\n  - {id: cut, start_s: 0, end_s: %d, targets: {ids: [u]},"
-        " link_cut_prob: 1.0}\n" % end)
+        f"electronic_attack:\n  - {{id: cut, start_s: 0, end_s: {end}, targets: {{ids: [u]}},"
+        " link_cut_prob: 1.0}\n")
     results = run(compile_scenario(parse_scenario(text, "rules-cut.yaml")), 20, seed=9,
                   engine=engine)
     if engaged:

@@ -393,3 +393,28 @@ def test_an_override_that_acts_on_nothing_is_reported_at_its_line(tmp_path):
                                      "    overrides:\n      - select: {ids: [west]}"
                                      "\n        set: {emitting: 0.5}")
     assert where in result.output and "acts on none" in result.output
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "reference"])
+def test_observables_by_unit_flight_and_class_add_up(engine):
+    model = iadsim.load("caracas-2026", "reported")
+    results = run(model, 40 if engine == "reference" else 400, seed=3, engine=engine)
+    info = results.info
+    for link in ("unit_ready", "channel", "killed"):
+        by_unit = sum(results.observable(f"{link}[id={u}]") for u in info.unit_ids)
+        np.testing.assert_array_equal(by_unit, results.observable(link))
+        by_type = sum(results.observable(f"{link}[unit_type={t}]") for t in set(info.unit_types))
+        np.testing.assert_array_equal(by_type, results.observable(link))
+    for base in ("threats", "threats_killed", "leakers"):
+        by_flight = sum(results.observable(f"{base}[flight={f}]") for f in info.flight_ids)
+        by_class = sum(results.observable(f"{base}[class={c}]") for c in set(info.flight_classes))
+        np.testing.assert_array_equal(by_flight, results.observable(base))
+        np.testing.assert_array_equal(by_class, results.observable(base))
+    assert results.observable("threats[class=helicopter]").min() == 11
+    destroyed = results.observable("destroyed[id=buk-carlota]")
+    assert set(np.unique(destroyed)) <= {0.0, 1.0} and destroyed.mean() > 0.5
+    # a strike that cannot succeed destroys nothing
+    assert run(model.at(values={"strikes.strike-buk-carlota.p_destroy": 0.0}), 20, seed=3,
+               engine=engine).observable("destroyed[id=buk-carlota]").max() == 0
+    with pytest.raises(ValueError, match="filter by one of flight, class"):
+        results.observable("leakers[id=s300-1]")

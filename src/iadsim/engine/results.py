@@ -25,6 +25,7 @@ DEFAULT_OBSERVABLES = (
     "missiles_fired", *LINKS,
 )
 _FILTER_KEYS = ("guidance", "unit_type", "id")
+_FLIGHT_KEYS = ("flight", "class")
 _NAME = re.compile(r"^(?P<base>[a-z_]+)(\[(?P<key>[a-z_]+)=(?P<value>[^\]]+)\])?$")
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
@@ -42,6 +43,7 @@ class RunInfo:
     unit_types: tuple[str, ...]
     unit_guidance: tuple[str, ...]
     flight_ids: tuple[str, ...]
+    flight_classes: tuple[str, ...]
     entity_ids: tuple[str, ...]  # sensors, then command posts, then fire units
     settings: Mapping[str, Any] = field(default_factory=dict)  # values set beyond the profile
 
@@ -55,6 +57,7 @@ def run_info(cs: CompiledScenario, table: ParamTable, seed: int, engine: str,
         unit_types=tuple(u.unit_type for u in cs.units),
         unit_guidance=tuple(u.guidance for u in cs.units),
         flight_ids=tuple(f.id for f in cs.flights),
+        flight_classes=tuple(f.threat_class for f in cs.flights),
         entity_ids=tuple(e.id for e in (*cs.sensors, *cs.command_posts, *cs.units)),
         settings=dict(settings or {}))
 
@@ -113,9 +116,9 @@ class Results:
     info: RunInfo
     table: ParamTable  # the rows that were run, with their replications and parameters
     unit_counts: np.ndarray  # (R, len(UNIT_COUNTS), units)
-    threats: np.ndarray  # (R,) threats flown
-    killed: np.ndarray  # (R,) threats killed
-    links: np.ndarray  # (R, len(LINKS)) failed passages by first broken link
+    flight_threats: np.ndarray  # (R, flights) threats flown
+    flight_killed: np.ndarray  # (R, flights) threats killed
+    unit_links: np.ndarray  # (R, units, len(LINKS)) failed passages by first broken link
     destroyed: np.ndarray  # (R, entities) destroyed by strikes
     threat_rows: dict[str, np.ndarray]  # row, threat, flight, start_s, killer, kill_time_s,
     # arrived_first
@@ -123,7 +126,22 @@ class Results:
 
     @property
     def runs(self) -> int:
-        return len(self.threats)
+        return len(self.unit_counts)
+
+    @property
+    def threats(self) -> np.ndarray:
+        """(R,) threats flown."""
+        return self.flight_threats.sum(axis=1, dtype=np.int32)
+
+    @property
+    def killed(self) -> np.ndarray:
+        """(R,) threats killed."""
+        return self.flight_killed.sum(axis=1, dtype=np.int32)
+
+    @property
+    def links(self) -> np.ndarray:
+        """(R, len(LINKS)) failed passages by first broken link, over all units."""
+        return self.unit_links.sum(axis=1, dtype=np.int32)
 
     @property
     def replication(self) -> np.ndarray:
@@ -137,35 +155,44 @@ class Results:
     # --- reading ----------------------------------------------------------------------------
 
     def observable(self, name: str) -> np.ndarray:
-        """Per-row values of a named observable, e.g. `launches[guidance=radar]`."""
+        """Per-row values of a named observable, e.g. `launches[guidance=radar]`,
+        `channel[id=s300-1]`, `leakers[class=helicopter]`, `destroyed[id=buk-carlota]`."""
         m = _NAME.match(name.strip())
         if not m:
             raise UnknownObservable(f"cannot read observable {name!r}; expected NAME or "
                                     f"NAME[key=value]")
         base, key, value = m["base"], m["key"], m["value"]
-        if key is None:
-            if base == "threats":
-                return self.threats.astype(float)
-            if base == "threats_killed":
-                return self.killed.astype(float)
-            if base == "leakers":
-                return self.leakers.astype(float)
+        if base in ("threats", "threats_killed", "leakers"):
+            flights = self._select(name, key, value, _FLIGHT_KEYS, {
+                "flight": self.info.flight_ids, "class": self.info.flight_classes})
+            flown = self.flight_threats[:, flights].sum(axis=1)
+            killed = self.flight_killed[:, flights].sum(axis=1)
+            return {"threats": flown, "threats_killed": killed,
+                    "leakers": flown - killed}[base].astype(float)
+        if base == "destroyed" and key == "id" and value in self.info.entity_ids:
+            return self.destroyed[:, self.info.entity_ids.index(value)].astype(float)
+        if base in UNIT_COUNTS or base in LINKS:
+            units = self._select(name, key, value, _FILTER_KEYS, {
+                "guidance": self.info.unit_guidance, "unit_type": self.info.unit_types,
+                "id": self.info.unit_ids})
             if base in LINKS:
-                return self.links[:, LINKS.index(base)].astype(float)
-        if base in UNIT_COUNTS:
-            units = np.ones(len(self.info.unit_ids), dtype=bool)
-            if key is not None:
-                if key not in _FILTER_KEYS:
-                    raise UnknownObservable(f"{name!r}: filter by one of "
-                                            f"{', '.join(_FILTER_KEYS)}")
-                labels = {"guidance": self.info.unit_guidance, "unit_type": self.info.unit_types,
-                          "id": self.info.unit_ids}[key]
-                units = np.array([label == value for label in labels], dtype=bool)
+                return self.unit_links[:, units, LINKS.index(base)].sum(axis=1).astype(float)
             return self.unit_counts[:, UNIT_COUNTS.index(base), units].sum(axis=1).astype(float)
         raise UnknownObservable(
-            f"unknown observable {name!r}; known: threats, threats_killed, leakers, "
-            f"{', '.join(UNIT_COUNTS)} (with [guidance=…], [unit_type=…] or [id=…]), "
-            f"and the links {', '.join(LINKS)}")
+            f"unknown observable {name!r}; known: threats, threats_killed, leakers (with "
+            f"[flight=…] or [class=…]), {', '.join(UNIT_COUNTS)} and the links "
+            f"{', '.join(LINKS)} (with [guidance=…], [unit_type=…] or [id=…]), and "
+            "destroyed[id=…]")
+
+    @staticmethod
+    def _select(name: str, key: str | None, value: str | None, keys: tuple[str, ...],
+                labels: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Which columns a `[key=value]` filter keeps (all without one)."""
+        if key is None:
+            return np.ones(len(next(iter(labels.values()))), dtype=bool)
+        if key not in keys:
+            raise UnknownObservable(f"{name!r}: filter by one of {', '.join(keys)}")
+        return np.array([label == value for label in labels[key]], dtype=bool)
 
     def summary(self, observables: Sequence[str] = DEFAULT_OBSERVABLES) -> dict[str, Estimate]:
         """Mean and 95% interval of each observable over the rows."""
@@ -193,10 +220,16 @@ class Results:
         n_units, n_entities = len(sc.fire_units), \
             len(sc.sensors) + len(sc.command_posts) + len(sc.fire_units)
         rows = np.arange(len(records), dtype=np.int64)
-        links = np.zeros((len(records), len(LINKS)), dtype=np.int32)
+        n_flights = len(sc.threats) + len(sc.streams)
+        unit_links = np.zeros((len(records), n_units, len(LINKS)), dtype=np.int32)
+        flight_threats = np.zeros((len(records), n_flights), dtype=np.int32)
+        flight_killed = np.zeros((len(records), n_flights), dtype=np.int32)
         for r, rec in enumerate(records):
             for p in rec.passages:
-                links[r, p[2]] += 1
+                unit_links[r, p[1], p[2]] += 1
+            for f, k in zip(rec.threat_flight, rec.killer, strict=True):
+                flight_threats[r, f] += 1
+                flight_killed[r, f] += k >= 0
         nthreats = [len(rec.killer) for rec in records]
         threat_rows = {
             "row": np.repeat(rows, nthreats),
@@ -222,9 +255,7 @@ class Results:
             info=None, table=table,  # type: ignore[arg-type]
             unit_counts=np.stack([rec.unit_counts for rec in records]) if records
             else np.zeros((0, len(UNIT_COUNTS), n_units), dtype=np.int32),
-            threats=np.array(nthreats, dtype=np.int32),
-            killed=np.array([sum(k >= 0 for k in rec.killer) for rec in records], dtype=np.int32),
-            links=links,
+            flight_threats=flight_threats, flight_killed=flight_killed, unit_links=unit_links,
             destroyed=np.stack([rec.destroyed for rec in records]) if records
             else np.zeros((0, n_entities), dtype=bool),
             threat_rows=threat_rows, passage_rows=passage_rows)
@@ -261,9 +292,9 @@ class Results:
                              np.concatenate([p.table.point for p in parts]),
                              np.concatenate([p.table.replication for p in parts]), table.labels),
             unit_counts=np.concatenate([p.unit_counts for p in parts]),
-            threats=np.concatenate([p.threats for p in parts]),
-            killed=np.concatenate([p.killed for p in parts]),
-            links=np.concatenate([p.links for p in parts]),
+            flight_threats=np.concatenate([p.flight_threats for p in parts]),
+            flight_killed=np.concatenate([p.flight_killed for p in parts]),
+            unit_links=np.concatenate([p.unit_links for p in parts]),
             destroyed=np.concatenate([p.destroyed for p in parts]),
             threat_rows=rows("threat_rows", "row"), passage_rows=rows("passage_rows", "row"))
 
@@ -300,6 +331,8 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         "guidance": _labels(info.unit_guidance, np.tile(np.arange(U), R))}
     for i, name in enumerate(UNIT_COUNTS):
         units[name] = results.unit_counts[:, i, :].reshape(-1)
+    for i, name in enumerate(LINKS):  # the unit's failed passages, by first broken link
+        units[name] = results.unit_links[:, :, i].reshape(-1)
     several = len(results.table.points) > 1  # rows share replications: say which row and point
     if several:
         replications = {"row": np.arange(R), "point": results.table.point, **replications}

@@ -61,9 +61,11 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
     cand = _candidates(block)
     link = np.empty(block.windows.hi.shape, dtype=np.int8)
     counted = np.empty(block.windows.hi.shape, dtype=bool)
-    links = np.zeros((B, len(LINKS)), dtype=np.int32)
+    unit_links = np.zeros((B, U, len(LINKS)), dtype=np.int32)
     kernels.first_broken_links(cand=cand, windows=block.windows, out=battle, link=link,
-                               counted=counted, links=links)
+                               counted=counted, unit_links=unit_links)
+    of_flight = (block.threat_flight[:, None] == np.arange(len(cs.flights))[None, :]).astype(
+        np.int32)  # (J, F)
     if not rows:  # the long tables are wanted only when rows are written
         counted, active = np.zeros_like(counted), np.zeros_like(block.active)
     else:
@@ -76,8 +78,9 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s for k in KINDS], axis=1)
     return Results(
         info=None, table=None, unit_counts=counts.astype(np.int32),  # type: ignore[arg-type]
-        threats=block.active.sum(axis=1).astype(np.int32),
-        killed=(killer >= 0).sum(axis=1).astype(np.int32), links=links, destroyed=destroyed,
+        flight_threats=block.active.astype(np.int32) @ of_flight,
+        flight_killed=(killer >= 0).astype(np.int32) @ of_flight,
+        unit_links=unit_links, destroyed=destroyed,
         threat_rows={"row": tb.astype(np.int64), "threat": _rank(tb).astype(np.int32),
                      "flight": block.threat_flight[tj].astype(np.int32),
                      "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),

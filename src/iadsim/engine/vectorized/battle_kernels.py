@@ -315,11 +315,11 @@ def play_block(keys, cand, threats, units, out):
 
 
 @numba.njit(cache=True)
-def first_broken_links(cand, windows, out, link, counted, links):
+def first_broken_links(cand, windows, out, link, counted, unit_links):
     """MODEL.md's first broken link of every passage into link (B, P), whether the passage
     counts (it failed on its own: not credited with the kill, not cut short by another unit's
-    kill) into counted, and per replication the
-    counts of each link over counted passages into links (B, len(LINKS)). `windows` is the
+    kill) into counted, and per replication and unit the
+    counts of each link over counted passages into unit_links (B, U, len(LINKS)). `windows` is the
     chain's Windows, `out` the battle's Outcomes."""
     B, P = windows.hi.shape
     for b in range(B):
@@ -342,7 +342,7 @@ def first_broken_links(cand, windows, out, link, counted, links):
             cut = kt <= max(windows.hi[b, p], out.last_resolution[b, p])
             counted[b, p] = windows.valid[b, p] and not credited and not cut
             if counted[b, p]:
-                links[b, k] += 1
+                unit_links[b, u, k] += 1
 
 
 @numba.njit(cache=True)
