@@ -8,6 +8,7 @@ import pytest
 from iadsim.engine import run
 from iadsim.engine.results import UNIT_COUNTS
 from iadsim.model import compile_scenario
+from iadsim.scenario import load_scenario
 from iadsim.scenario.load import parse_scenario
 
 UNIT = """
@@ -286,3 +287,26 @@ def test_an_order_waits_while_the_units_link_is_cut(engine, end, engaged):
     else:
         assert results.observable("engagements").max() == 0
         assert results.observable("ordered").min() == 2
+
+
+@BOTH
+def test_each_unkilled_threat_records_its_deepest_link(engine):
+    """MODEL.md: the deepest link of a threat not killed is the latest first-broken link over
+    its counted passages."""
+    model = compile_scenario(load_scenario("caracas-2026"), "reported")
+    results = run(model, 30 if engine == "reference" else 300, seed=10, engine=engine)
+    threats, passages = results.threat_rows, results.passage_rows
+    latest: dict[tuple[int, int], int] = {}
+    for row, threat, link in zip(passages["row"], passages["threat"], passages["link"],
+                                 strict=True):
+        latest[row, threat] = max(latest.get((row, threat), -1), int(link))
+    for row, threat, killer, deepest in zip(threats["row"], threats["threat"],
+                                            threats["killer"], threats["deepest_link"],
+                                            strict=True):
+        assert deepest == (latest.get((row, threat), -1) if killer < 0 else -1)
+    counts = np.zeros_like(results.deepest)
+    np.add.at(counts, (threats["row"][threats["deepest_link"] >= 0],
+                       threats["deepest_link"][threats["deepest_link"] >= 0]), 1)
+    np.testing.assert_array_equal(counts, results.deepest)
+    assert results.observable("deepest[killed]").sum() > 0
+    assert results.deepest.sum() <= results.observable("leakers").sum()

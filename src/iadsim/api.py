@@ -114,6 +114,7 @@ class RunSummary:
     runs: int
     estimates: dict[str, Estimate]
     links: dict[str, int]
+    deepest: dict[str, int]
 
     def as_dict(self, observables: tuple[str, ...] | None = None) -> dict[str, Any]:
         """The `--json` output."""
@@ -123,7 +124,7 @@ class RunSummary:
             "settings": dict(self.info.settings), "runs": self.runs,
             "seed": self.info.seed, "engine": self.info.engine,
             "observables": {k: self.estimates[k].as_dict() for k in names},
-            "first_broken_link": self.links,
+            "first_broken_link": self.links, "deepest_link": self.deepest,
         }
 
 
@@ -182,7 +183,8 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
 
 
 def _summary(info: RunInfo, total: Accumulator) -> RunSummary:
-    return RunSummary(info, total.n, total.estimates(), total.link_totals())
+    return RunSummary(info, total.n, total.estimates(), total.link_totals(),
+                      total.deepest_totals())
 
 
 _WORKER: dict[str, Any] = {}  # a worker process's model and plan, set once by _start_worker

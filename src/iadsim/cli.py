@@ -229,3 +229,14 @@ def _print_summary(summary: RunSummary) -> None:
     out.print(links)
     out.print(f"[dim]{failed} threat–unit passages ended without a kill; each is counted at the "
               "first link of the kill chain that broke (MODEL.md).[/dim]")
+
+    deepest = summary.deepest
+    unkilled = sum(deepest.values())
+    table = Table("deepest link", "threats", "share", "", box=None)
+    for name in LINKS:
+        share = deepest[name] / unkilled if unkilled else 0.0
+        table.add_row(name, str(deepest[name]), f"{share:6.1%}", "█" * round(30 * share))
+    out.print()
+    out.print(table)
+    out.print(f"[dim]{unkilled} threats were not killed after entering an envelope; each is "
+              "counted at the deepest link any unit's chain reached against it.[/dim]")

@@ -20,7 +20,8 @@ def summary_observables(info: RunInfo) -> tuple[str, ...]:
 
 class Accumulator:
     """Running means and variances of observables over blocks of replications (Chan et al.'s
-    pairwise update), and first-broken-link totals: a summary in bounded memory."""
+    pairwise update), and first-broken-link and deepest-link totals: a summary in bounded
+    memory."""
 
     def __init__(self, names: tuple[str, ...]):
         self.names = names
@@ -28,6 +29,7 @@ class Accumulator:
         self.mean = np.zeros(len(names))
         self.m2 = np.zeros(len(names))
         self.links = np.zeros(len(LINKS), dtype=np.int64)
+        self.deepest = np.zeros(len(LINKS), dtype=np.int64)
 
     def add(self, results: Results) -> None:
         if results.runs == 0:
@@ -42,6 +44,7 @@ class Accumulator:
         self.m2 = self.m2 + m2_b + delta ** 2 * self.n * n_b / n
         self.n = n
         self.links += results.links.sum(axis=0)
+        self.deepest += results.deepest.sum(axis=0)
 
     def estimates(self) -> dict[str, Estimate]:
         out = {}
@@ -56,4 +59,9 @@ class Accumulator:
         return out
 
     def link_totals(self) -> dict[str, int]:
+        """Failed passages by first broken link."""
         return {name: int(self.links[i]) for i, name in enumerate(LINKS)}
+
+    def deepest_totals(self) -> dict[str, int]:
+        """Unkilled threats by deepest link."""
+        return {name: int(self.deepest[i]) for i, name in enumerate(LINKS)}

@@ -26,7 +26,7 @@ DEFAULT_OBSERVABLES = (
 )
 _FILTER_KEYS = ("guidance", "unit_type", "id")
 _FLIGHT_KEYS = ("flight", "class")
-_NAME = re.compile(r"^(?P<base>[a-z_]+)(\[(?P<key>[a-z_]+)=(?P<value>[^\]]+)\])?$")
+_NAME = re.compile(r"^(?P<base>[a-z_]+)(\[((?P<key>[a-z_]+)=)?(?P<value>[^\]=]+)\])?$")
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
@@ -119,9 +119,10 @@ class Results:
     flight_threats: np.ndarray  # (R, flights) threats flown
     flight_killed: np.ndarray  # (R, flights) threats killed
     unit_links: np.ndarray  # (R, units, len(LINKS)) failed passages by first broken link
+    deepest: np.ndarray  # (R, len(LINKS)) unkilled threats by deepest link (MODEL.md)
     destroyed: np.ndarray  # (R, entities) destroyed by strikes
     threat_rows: dict[str, np.ndarray]  # row, threat, flight, start_s, killer, kill_time_s,
-    # arrived_first
+    # deepest_link (−1: none, or killed), arrived_first
     passage_rows: dict[str, np.ndarray]  # row, threat, unit, link, entry_s, exit_s
 
     @property
@@ -162,6 +163,11 @@ class Results:
             raise UnknownObservable(f"cannot read observable {name!r}; expected NAME or "
                                     f"NAME[key=value]")
         base, key, value = m["base"], m["key"], m["value"]
+        if base == "deepest" and key is None and value in LINKS:
+            return self.deepest[:, LINKS.index(value)].astype(float)
+        if key is None and value is not None:
+            raise UnknownObservable(f"{name!r}: write a filter as [key=value]; only "
+                                    "deepest[LINK] takes a bare name")
         if base in ("threats", "threats_killed", "leakers"):
             flights = self._select(name, key, value, _FLIGHT_KEYS, {
                 "flight": self.info.flight_ids, "class": self.info.flight_classes})
@@ -181,8 +187,8 @@ class Results:
         raise UnknownObservable(
             f"unknown observable {name!r}; known: threats, threats_killed, leakers (with "
             f"[flight=…] or [class=…]), {', '.join(UNIT_COUNTS)} and the links "
-            f"{', '.join(LINKS)} (with [guidance=…], [unit_type=…] or [id=…]), and "
-            "destroyed[id=…]")
+            f"{', '.join(LINKS)} (with [guidance=…], [unit_type=…] or [id=…]), "
+            "destroyed[id=…], and deepest[LINK]")
 
     @staticmethod
     def _select(name: str, key: str | None, value: str | None, keys: tuple[str, ...],
@@ -224,9 +230,19 @@ class Results:
         unit_links = np.zeros((len(records), n_units, len(LINKS)), dtype=np.int32)
         flight_threats = np.zeros((len(records), n_flights), dtype=np.int32)
         flight_killed = np.zeros((len(records), n_flights), dtype=np.int32)
+        deepest = np.zeros((len(records), len(LINKS)), dtype=np.int32)
+        deepest_link = []
         for r, rec in enumerate(records):
+            latest = [-1] * len(rec.killer)
             for p in rec.passages:
                 unit_links[r, p[1], p[2]] += 1
+                latest[p[0]] = max(latest[p[0]], p[2])
+            latest = [k if killer < 0 else -1 for k, killer in zip(latest, rec.killer,
+                                                                    strict=True)]
+            for k in latest:
+                if k >= 0:
+                    deepest[r, k] += 1
+            deepest_link += latest
             for f, k in zip(rec.threat_flight, rec.killer, strict=True):
                 flight_threats[r, f] += 1
                 flight_killed[r, f] += k >= 0
@@ -239,6 +255,7 @@ class Results:
             "start_s": _cat([rec.threat_start for rec in records], np.float64),
             "killer": _cat([rec.killer for rec in records], np.int32),
             "kill_time_s": _cat([rec.kill_time for rec in records], np.float64),
+            "deepest_link": np.array(deepest_link, dtype=np.int8),
             "arrived_first": _cat([rec.arrived_first for rec in records], np.bool_),
         }
         npass = [len(rec.passages) for rec in records]
@@ -256,6 +273,7 @@ class Results:
             unit_counts=np.stack([rec.unit_counts for rec in records]) if records
             else np.zeros((0, len(UNIT_COUNTS), n_units), dtype=np.int32),
             flight_threats=flight_threats, flight_killed=flight_killed, unit_links=unit_links,
+            deepest=deepest,
             destroyed=np.stack([rec.destroyed for rec in records]) if records
             else np.zeros((0, n_entities), dtype=bool),
             threat_rows=threat_rows, passage_rows=passage_rows)
@@ -295,6 +313,7 @@ class Results:
             flight_threats=np.concatenate([p.flight_threats for p in parts]),
             flight_killed=np.concatenate([p.flight_killed for p in parts]),
             unit_links=np.concatenate([p.unit_links for p in parts]),
+            deepest=np.concatenate([p.deepest for p in parts]),
             destroyed=np.concatenate([p.destroyed for p in parts]),
             threat_rows=rows("threat_rows", "row"), passage_rows=rows("passage_rows", "row"))
 
@@ -343,6 +362,7 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         threats.pop("row")
     threats["flight"] = _labels(info.flight_ids, threats["flight"])
     threats["killer"] = _labels((*info.unit_ids, ""), threats["killer"])
+    threats["deepest_link"] = _labels((*LINKS, ""), threats["deepest_link"])
     passages: dict[str, Any] = {"replication": results.replication[results.passage_rows["row"]],
                                 **results.passage_rows}
     if not several:

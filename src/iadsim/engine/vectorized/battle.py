@@ -62,8 +62,10 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
     link = np.empty(block.windows.hi.shape, dtype=np.int8)
     counted = np.empty(block.windows.hi.shape, dtype=bool)
     unit_links = np.zeros((B, U, len(LINKS)), dtype=np.int32)
+    deepest = np.full(block.active.shape, -1, dtype=np.int8)
     kernels.first_broken_links(cand=cand, windows=block.windows, out=battle, link=link,
-                               counted=counted, unit_links=unit_links)
+                               counted=counted, unit_links=unit_links, deepest=deepest)
+    deepest = np.where(block.active & (killer < 0), deepest, -1)  # of unkilled threats only
     of_flight = (block.threat_flight[:, None] == np.arange(len(cs.flights))[None, :]).astype(
         np.int32)  # (J, F)
     if not rows:  # the long tables are wanted only when rows are written
@@ -80,17 +82,25 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
         info=None, table=None, unit_counts=counts.astype(np.int32),  # type: ignore[arg-type]
         flight_threats=block.active.astype(np.int32) @ of_flight,
         flight_killed=(killer >= 0).astype(np.int32) @ of_flight,
-        unit_links=unit_links, destroyed=destroyed,
+        unit_links=unit_links, deepest=_per_row(deepest, len(LINKS)), destroyed=destroyed,
         threat_rows={"row": tb.astype(np.int64), "threat": _rank(tb).astype(np.int32),
                      "flight": block.threat_flight[tj].astype(np.int32),
                      "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
                      "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
                                              np.nan),
+                     "deepest_link": deepest[tb, tj],
                      "arrived_first": (killer[tb, tj] < 0) & (
                          battle.last_engaged[tb, tj] >
                          block.t0[tb, tj] + block.plan.track_end[block.threat_flight[tj]])},
         passage_rows=dict(zip(("row", "threat", "unit", "link", "entry_s", "exit_s"),
                               passage_table, strict=True)))
+
+
+def _per_row(values: np.ndarray, n: int) -> np.ndarray:
+    """Counts of each value 0 … n − 1 in each row of a (B, J) array (−1 not counted)."""
+    B = len(values)
+    index = (np.arange(B)[:, None] * n + values)[values >= 0]
+    return np.bincount(index, minlength=B * n).reshape(B, n).astype(np.int32)
 
 
 def _candidates(block: Block) -> kernels.Candidates:

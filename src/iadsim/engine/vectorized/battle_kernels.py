@@ -315,11 +315,13 @@ def play_block(keys, cand, threats, units, out):
 
 
 @numba.njit(cache=True)
-def first_broken_links(cand, windows, out, link, counted, unit_links):
+def first_broken_links(cand, windows, out, link, counted, unit_links, deepest):
     """MODEL.md's first broken link of every passage into link (B, P), whether the passage
     counts (it failed on its own: not credited with the kill, not cut short by another unit's
     kill) into counted, and per replication and unit the
-    counts of each link over counted passages into unit_links (B, U, len(LINKS)). `windows` is the
+    counts of each link over counted passages into unit_links (B, U, len(LINKS)), and each
+    threat's deepest link, the latest first-broken link of its counted passages, into deepest
+    (B, J; −1 where it has none)). `windows` is the
     chain's Windows, `out` the battle's Outcomes."""
     B, P = windows.hi.shape
     for b in range(B):
@@ -343,6 +345,7 @@ def first_broken_links(cand, windows, out, link, counted, unit_links):
             counted[b, p] = windows.valid[b, p] and not credited and not cut
             if counted[b, p]:
                 unit_links[b, u, k] += 1
+                deepest[b, j] = max(deepest[b, j], k)
 
 
 @numba.njit(cache=True)
