@@ -54,6 +54,10 @@ Statistics (the seeds are fixed; they must not be changed to make a failing chec
   per-link MEANS are observables too (DEFAULT_OBSERVABLES ends with the links), so each is also
   checked on its own above.
 
+* Deepest links. The unkilled threats' deepest-link categories (MODEL.md) are compared by the
+  same Rao–Scott test, the replication again being the cluster; the chi-square half of the
+  budget is shared by the two tests of every case.
+
 * The test can fail: test_a_deliberately_altered_parameter_is_caught compares the reference engine
   on a scenario with the vectorized engine on the same scenario with one parameter changed, and
   requires the same comparison to report disagreement.
@@ -172,7 +176,7 @@ electronic_attack:
   - {id: jam, start_s: 400, end_s: 800, detect_factor: 0.3, link_cut_prob: 0.3,
      targets: {kinds: [sensor], area: {lat: 10.02, lon: -65.9, radius_km: 3}}}
   - {id: cyber, start_s: 500, end_s: 1000, targets: {ids: [cp-central, sam-b, ir-1]},
-     disable_prob: 0.3, pk_factor: 0.7}
+     disable_prob: 0.3, pk_factor: 0.7, link_cut_prob: 0.4, launch_factor: 0.8}
 """
 """Central command (orders_prob 0.6, exponential decision delay) over a SAM and a MANPADS team
 that fire only on its orders, delegated command (orders_prob 0.7) over a SAM with a minimum range
@@ -256,7 +260,7 @@ def _cases() -> list[Case]:
 CASES = _cases()
 N_MEAN_CHECKS = len(CASES) * len(DEFAULT_OBSERVABLES)
 Z = float(norm.isf(ALPHA / 2 / (2 * N_MEAN_CHECKS)))  # two-sided, Bonferroni
-ALPHA_CHI = ALPHA / 2 / len(CASES)
+ALPHA_CHI = ALPHA / 2 / (2 * len(CASES))  # two chi-square tests per case: first and deepest
 
 
 @dataclass(frozen=True)
@@ -334,14 +338,15 @@ def _cluster_covariance(x: np.ndarray) -> np.ndarray:
     return residual.T @ residual * len(x) / (len(x) - 1) / t.sum() ** 2
 
 
-def link_check(ref: np.ndarray, vec: np.ndarray, alpha: float = ALPHA_CHI) -> Check:
+def link_check(ref: np.ndarray, vec: np.ndarray, alpha: float = ALPHA_CHI,
+               what: str = "first-broken-link distribution") -> Check:
     """Rao–Scott (second-order) chi-square test that the two engines' failed passages fall into
     the first-broken-link categories in the same proportions; ref, vec are (R, len(LINKS))."""
     names, a, b = link_categories(ref, vec)
     counts = "; ".join(f"{n}: {int(x)} / {int(y)}" for n, x, y in
                        zip(names, a.sum(0), b.sum(0), strict=True))
     if len(names) < 2:
-        return Check("first-broken-link distribution", True,
+        return Check(what, True,
                      f"fewer than two categories to compare ({counts or 'no failed passage'}); "
                      "the per-link means are checked above")
     table = np.stack([a.sum(0), b.sum(0)])
@@ -357,7 +362,7 @@ def link_check(ref: np.ndarray, vec: np.ndarray, alpha: float = ALPHA_CHI) -> Ch
     nu = k / (1 + a2)
     statistic = x2 / (mean_deff * (1 + a2))
     p_value = float(chi2.sf(statistic, nu))
-    return Check("first-broken-link distribution", p_value > alpha,
+    return Check(what, p_value > alpha,
                  f"counts reference / vectorized: {counts}; Pearson X² {x2:.2f} on {dof} dof, "
                  f"design effects {np.round(np.sort(deff), 2).tolist()}, Rao–Scott X² "
                  f"{statistic:.2f} on {nu:.2f} dof: p = {p_value:.3g} (must exceed {alpha:.2g})")
@@ -368,6 +373,7 @@ def compare(ref: Results, vec: Results, z: float = Z, alpha: float = ALPHA_CHI) 
     checks = [mean_check(name, ref.observable(name), vec.observable(name), z)
               for name in DEFAULT_OBSERVABLES]
     checks.append(link_check(ref.links, vec.links, alpha))
+    checks.append(link_check(ref.deepest, vec.deepest, alpha, "deepest-link distribution"))
     return checks
 
 

@@ -310,3 +310,29 @@ def test_each_unkilled_threat_records_its_deepest_link(engine):
     np.testing.assert_array_equal(counts, results.deepest)
     assert results.observable("deepest[killed]").sum() > 0
     assert results.deepest.sum() <= results.observable("leakers").sum()
+
+
+@BOTH
+def test_an_order_issued_as_a_cut_begins_gets_through(engine):
+    """The instant a link cut starts, the link still counts as up (as for reports): an order
+    issued at 50 s, with the unit's link cut over [50, 200), reaches it at 50 s."""
+    text = (COMMANDED % {"authority": "central", "connected": 1.0}).replace(
+        "authority: central}", "authority: central, decision_delay: 50}") + (
+        "electronic_attack:\n  - {id: cut, start_s: 50, end_s: 200, targets: {ids: [u]},"
+        " link_cut_prob: 1.0}\n")
+    results = run(compile_scenario(parse_scenario(text, "rules-cut-edge.yaml")), 10, seed=9,
+                  engine=engine)
+    assert results.observable("threats_killed").min() == 2
+    assert np.nanmax(results.threat_rows["kill_time_s"]) < 200
+
+
+@BOTH
+@pytest.mark.parametrize("missiles, count, broken", [(0, 1, "magazine"), (2, 3, "channel")])
+def test_magazine_and_channel_when_missiles_run_out_or_never_were(engine, missiles, count,
+                                                                 broken):
+    """No missiles at all: `magazine`. Missiles left when the third threat became engageable,
+    gone while it waited for the one channel: `channel` (missiles remained at some moment when
+    links 1–5 held, but no channel was free then)."""
+    results = run(sam(missiles=missiles, count=count, pk=0.0, tau=5), 10, seed=11,
+                  engine=engine)
+    assert results.observable(broken).tolist() == [1.0] * 10

@@ -418,3 +418,7 @@ def test_observables_by_unit_flight_and_class_add_up(engine):
                engine=engine).observable("destroyed[id=buk-carlota]").max() == 0
     with pytest.raises(ValueError, match="filter by one of flight, class"):
         results.observable("leakers[id=s300-1]")
+    for typo in ("leakers[class=fixed-wing]", "threats[flight=nope]", "channel[id=s300]"):
+        with pytest.raises(ValueError, match="known:"):
+            results.observable(typo)
+    assert results.observable("leakers[class=cruise_missile]").max() == 0  # none flies

@@ -14,6 +14,7 @@ import numpy as np
 
 from iadsim.compile import CompiledScenario
 from iadsim.rules import LINKS, UNIT_COUNTS
+from iadsim.scenario.schema import THREAT_CLASSES
 from iadsim.tables import ParamTable
 
 __all__ = ["LINKS", "TABLES", "UNIT_COUNTS", "Estimate", "Replication", "Results", "RunInfo",
@@ -26,6 +27,8 @@ DEFAULT_OBSERVABLES = (
 )
 _FILTER_KEYS = ("guidance", "unit_type", "id")
 _FLIGHT_KEYS = ("flight", "class")
+# filter values that are always valid, whether or not this scenario has any
+_ALWAYS_KNOWN = {"guidance": ("radar", "infrared"), "class": THREAT_CLASSES}
 _NAME = re.compile(r"^(?P<base>[a-z_]+)(\[((?P<key>[a-z_]+)=)?(?P<value>[^\]=]+)\])?$")
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
@@ -198,6 +201,10 @@ class Results:
             return np.ones(len(next(iter(labels.values()))), dtype=bool)
         if key not in keys:
             raise UnknownObservable(f"{name!r}: filter by one of {', '.join(keys)}")
+        known = _ALWAYS_KNOWN.get(key) or tuple(dict.fromkeys(labels[key]))
+        if value not in known:
+            raise UnknownObservable(f"{name!r}: no {key} {value!r} here; known: "
+                                    f"{', '.join(known) or 'none'}")
         return np.array([label == value for label in labels[key]], dtype=bool)
 
     def summary(self, observables: Sequence[str] = DEFAULT_OBSERVABLES) -> dict[str, Estimate]:

@@ -156,7 +156,7 @@ def _first_up(t, up, seg):
     if t == INF:
         return INF
     for g in range(len(seg.lo)):
-        if up[g] and seg.hi[g] > t:
+        if up[g] and seg.hi[g] >= t:  # as reports: a link is up at the instant a cut starts
             return max(t, seg.lo[g])
     return INF
 
