@@ -336,3 +336,19 @@ def test_magazine_and_channel_when_missiles_run_out_or_never_were(engine, missil
     results = run(sam(missiles=missiles, count=count, pk=0.0, tau=5), 10, seed=11,
                   engine=engine)
     assert results.observable(broken).tolist() == [1.0] * 10
+
+
+@BOTH
+def test_a_radars_own_acquisition_is_a_detection_under_central_authority(engine):
+    """MODEL.md, link 2, for a radar-guided unit: with no search radar, its fire-control radar
+    is the only detection; under central authority nobody reports it, so the chain breaks at
+    `reported`, not `detected`."""
+    text = (COMMANDED % {"authority": "central", "connected": 1.0}).replace(
+        "  - {id: sr, role: search, lat: 0, lon: 0, range_km: 200, detect_rate: .inf,"
+        " command_post: cp}\n", "")
+    assert "id: sr" not in text
+    results = run(compile_scenario(parse_scenario(text, "rules-radar.yaml")), 10, seed=12,
+                  engine=engine)
+    assert results.observable("engagements").max() == 0
+    assert results.observable("reported").tolist() == [2.0] * 10
+    assert results.observable("detected").max() == 0

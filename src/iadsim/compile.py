@@ -253,7 +253,7 @@ def with_structure(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
     """The scenario with structure fields changed, validated again (ParameterError naming the
     path of every problem)."""
     data = scenario.model_dump(by_alias=True)
-    problems, where = [], {}
+    problems = []
     for path, value in values.items():
         parts = path.split(".")
         if len(parts) == 1 and path in SCENARIO_STRUCTURE:
@@ -269,18 +269,23 @@ def with_structure(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
             problems.append(f"{path}: no {parts[0]} entry {parts[1]!r}")
             continue
         items[index][parts[2]] = value
-        where[(parts[0], index)] = parts[1]
     if problems:
         raise ParameterError(problems)
     try:
         changed = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ParameterError([
-            ".".join(str(where.get(tuple(e["loc"][:2]), p) if n == 1 else p)
-                     for n, p in enumerate(e["loc"])) + f": {e['msg']}"
-            for e in exc.errors()]) from None
+        raise ParameterError([f"{_named(e['loc'], data)}: {e['msg']}"
+                              for e in exc.errors()]) from None
     changed._source = scenario.source
     return changed
+
+
+def _named(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """A validation error's location as a path, entries named by _key."""
+    parts = list(loc)
+    if len(parts) > 1 and isinstance(parts[1], int) and isinstance(data.get(parts[0]), list):
+        parts[1] = _key(parts[0], parts[1], data[parts[0]][parts[1]])
+    return ".".join(str(p) for p in parts)
 
 
 def _key(collection: str, position: int, item: Any) -> str:

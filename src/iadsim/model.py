@@ -37,8 +37,7 @@ class Model:
         """This model at another point: a profile's values (`base`: the scenario's own; None:
         this model's point), then `values` (path → value). Structure paths among the values
         compile anew; the other values never do."""
-        values = dict(values or {})
-        changed = {path: values.pop(path) for path in list(values) if is_structure(path)}
+        changed, values = _split(values)
         model = self
         if changed:  # the parameter space keeps its layout: the point carries over
             scenario = with_structure(self.scenario, changed)
@@ -66,11 +65,17 @@ def compile_scenario(scenario: Scenario, profile: str | None = None,
     """Compile a scenario's structure and parameter space, at a profile (default: the
     scenario's own values) and values (structure paths among them change the scenario before
     it is compiled)."""
-    values = dict(values or {})
-    changed = {path: values.pop(path) for path in list(values) if is_structure(path)}
+    changed, values = _split(values)
     if changed:
         scenario = with_structure(scenario, changed)
     space = ParameterSpace.build(scenario)
     model = Model(scenario, compile_structure(scenario), space, space.profile("base"),
                   changed)
     return model.at(profile or "base", values)
+
+
+def _split(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(structure values, parameter values)."""
+    values = dict(values or {})
+    return {p: v for p, v in values.items() if is_structure(p)}, \
+        {p: v for p, v in values.items() if not is_structure(p)}

@@ -309,21 +309,22 @@ class ParameterSpace:
         ScenarioError with file:line)."""
         theta, origin = start.theta.copy(), list(start.origin)
         problems = list(problems)
-        touched: dict[str, tuple[Assignment, set[int]]] = {}  # duration field → last, slots
+        set_slots: dict[str, set[int]] = {}  # duration field → its slots set here …
+        last: dict[str, Assignment] = {}  # … and the last assignment that set one
         for a in assignments:
             try:
                 for slot, x in self._encode(a.path, a.value):
                     theta[slot] = x
                     origin[slot] = a.origin
-                    field_path = self._duration_of.get(slot)
-                    if field_path is not None:
-                        touched[field_path] = (a, touched.get(field_path, (a, set()))[1] | {slot})
+                    if slot in self._duration_of:
+                        set_slots.setdefault(self._duration_of[slot], set()).add(slot)
+                        last[self._duration_of[slot]] = a
             except ValueError as exc:
                 problems.append((a, str(exc)))
-        for path, (last, slots) in touched.items():
+        for path, slots in set_slots.items():
             message = self._settle_duration(theta, path, slots)
             if message:
-                problems.append((last, f"{path}: {message}"))
+                problems.append((last[path], f"{path}: {message}"))
         if problems:
             self._raise(problems)
         return Point(name, theta, origin)

@@ -11,7 +11,6 @@ from iadsim.scenario.schema import READINESS_FACTORS
 INF = math.inf
 
 KINDS = ("sensor", "command_post", "fire_unit")
-SENSOR, COMMAND_POST, FIRE_UNIT = range(len(KINDS))
 
 # columns of a readiness table, in READINESS_FACTORS order
 AVAILABLE, DEPLOYED, EMITTING, CONNECTED, TRAINED = range(len(READINESS_FACTORS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from iadsim.engine.results import DEFAULT_OBSERVABLES, LINKS, Z95, Estimate, Results, RunInfo
+from iadsim.engine.results import DEFAULT_OBSERVABLES, LINKS, Estimate, Results, RunInfo
 
 __all__ = ["DEFAULT_OBSERVABLES", "Accumulator", "Estimate", "summary_observables"]
 
@@ -47,16 +47,8 @@ class Accumulator:
         self.deepest += results.deepest.sum(axis=0)
 
     def estimates(self) -> dict[str, Estimate]:
-        out = {}
-        for i, name in enumerate(self.names):
-            if self.n > 1:
-                se = float(np.sqrt(self.m2[i] / (self.n - 1) / self.n))
-                out[name] = Estimate(float(self.mean[i]), float(self.mean[i] - Z95 * se),
-                                     float(self.mean[i] + Z95 * se), se)
-            else:
-                nan = float("nan")
-                out[name] = Estimate(float(self.mean[i]) if self.n else nan, nan, nan, nan)
-        return out
+        return {name: Estimate.from_moments(self.n, self.mean[i], self.m2[i])
+                for i, name in enumerate(self.names)}
 
     def link_totals(self) -> dict[str, int]:
         """Failed passages by first broken link."""

@@ -82,12 +82,16 @@ class Estimate:
     def of(cls, values: np.ndarray) -> Estimate:
         """The mean of per-replication values, with a normal 95% interval (undefined for one
         replication)."""
-        n = len(values)
-        mean = float(np.mean(values)) if n else math.nan
+        mean = float(np.mean(values)) if len(values) else math.nan
+        return cls.from_moments(len(values), mean, float(((values - mean) ** 2).sum()))
+
+    @classmethod
+    def from_moments(cls, n: int, mean: float, m2: float) -> Estimate:
+        """From the count, mean and sum of squared deviations of n values."""
         if n < 2:
-            return cls(mean, math.nan, math.nan, math.nan)
-        se = float(np.std(values, ddof=1) / math.sqrt(n))
-        return cls(mean, mean - Z95 * se, mean + Z95 * se, se)
+            return cls(float(mean) if n else math.nan, math.nan, math.nan, math.nan)
+        se = float(np.sqrt(m2 / (n - 1) / n))
+        return cls(float(mean), float(mean - Z95 * se), float(mean + Z95 * se), se)
 
     def as_dict(self) -> dict[str, float | None]:
         """Plain data for JSON; an interval that cannot be computed (one run) is None."""

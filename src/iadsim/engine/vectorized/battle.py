@@ -15,7 +15,7 @@ from iadsim.engine.vectorized.block import Block
 from iadsim.rules import INF, KILLS, KINDS, LINKS, TRAINED, UNIT_COUNTS
 
 
-def fight(block: Block) -> kernels.Outcomes:
+def fight(block: Block, cand: kernels.Candidates) -> kernels.Outcomes:
     """Play every replication's engagements (compiled; see battle_kernels.py)."""
     plan, par = block.plan, block.params
     B, U, J, P = block.B, len(block.cs.units), len(block.threat_id), len(block.p_threat)
@@ -29,7 +29,7 @@ def fight(block: Block) -> kernels.Outcomes:
         return out
     track_off, track_t, track_x, track_y, track_z = plan.tracks
     kernels.play_block(
-        keys=block.rng.keys, cand=_candidates(block),
+        keys=block.rng.keys, cand=cand,
         threats=kernels.Threats(block.threat_id, block.threat_flight, block.t0, plan.track_end,
                                 track_off, track_t, track_x, track_y, track_z),
         units=kernels.Units(
@@ -47,10 +47,12 @@ def fight(block: Block) -> kernels.Outcomes:
 
 def play(block: Block, rows: bool = True) -> Results:
     """Play the block's engagements and record every row (MODEL.md)."""
-    return _record(block, fight(block), rows)
+    cand = _candidates(block)
+    return _record(block, cand, fight(block, cand), rows)
 
 
-def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
+def _record(block: Block, cand: kernels.Candidates, battle: kernels.Outcomes, rows: bool
+            ) -> Results:
     cs = block.cs
     B, U = block.B, len(cs.units)
     killer = np.where(block.active, battle.killer, -1)
@@ -58,7 +60,6 @@ def _record(block: Block, battle: kernels.Outcomes, rows: bool) -> Results:
     counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
                                    minlength=B * U).reshape(B, U)
     # the first broken link of every passage that failed
-    cand = _candidates(block)
     link = np.empty(block.windows.hi.shape, dtype=np.int8)
     counted = np.empty(block.windows.hi.shape, dtype=bool)
     unit_links = np.zeros((B, U, len(LINKS)), dtype=np.int32)
