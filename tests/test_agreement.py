@@ -189,6 +189,21 @@ over windows that open and close while threats are inside envelopes, on entities
 kind, id and area; strikes in mid-raid that may destroy a SAM (aborting its engagements), the
 central command post and a search radar."""
 
+DOCTRINE = COMMAND.replace("strikes:", """\
+  - {id: patrol, class: helicopter, count: 2, rcs_m2: 8, speed_mps: 60, start_s: 200,
+     route: [{lat: 10.3, lon: -66.0, alt_m: 300}, {lat: 9.93, lon: -66.0, alt_m: 300},
+             {lat: 10.3, lon: -66.0, alt_m: 300}]}
+strikes:""") + """\
+groups: {north: [sam-a, fcr-a, sr-north], teams: [ir-1, ir-2]}
+shared_readiness: {north: [available, deployed], teams: [trained]}
+doctrine:
+  - {select: {ids: [sam-a]}, engages: [fixed_wing, cruise_missile, helicopter]}
+  - {select: {ids: [sam-b]}, engages: [[helicopter, cruise_missile]]}
+"""
+"""stress-command with shared readiness draws (a SAM with its fire-control and search radar, two
+MANPADS crews), fire doctrine (a priority order; a unit that holds fire on jets) and a pair of
+helicopters flying out and back through the southern envelopes."""
+
 
 # =================================================================================================
 # The comparison
@@ -253,6 +268,8 @@ def _cases() -> list[Case]:
             "electronic_attack.jam.active": False,
             "fire_units.sam-b.readiness.connected": 0.4,
             "strikes.0.p_destroy": 0.9}), 6000, 60_000, (121, 122), slow=True),
+        Case("stress-doctrine", lambda: _yaml(DOCTRINE, "doctrine.yaml"), 6000, 60_000,
+             (131, 132), slow=True),
     ]
     return cases
 

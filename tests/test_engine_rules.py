@@ -352,3 +352,109 @@ def test_a_radars_own_acquisition_is_a_detection_under_central_authority(engine)
     assert results.observable("engagements").max() == 0
     assert results.observable("reported").tolist() == [2.0] * 10
     assert results.observable("detected").max() == 0
+
+
+TWO_TEAMS = """
+name: rules-shared
+duration_s: 3600
+reference: {lat: 10.0, lon: -66.0}
+fire_units:
+  - {id: a, guidance: infrared, acquire_rate: .inf, lat: 10.0, lon: -66.0, max_range_km: 5,
+     max_alt_m: 5000, missiles: 10, pk: %(pk)s, readiness: {deployed: %(pa)s}}
+  - {id: b, guidance: infrared, acquire_rate: .inf, lat: 10.0, lon: -66.0, max_range_km: 5,
+     max_alt_m: 5000, missiles: 10, pk: %(pk)s, readiness: {deployed: %(pb)s}}
+threats:
+  - id: t
+    class: %(cls)s
+    rcs_m2: 1
+    speed_mps: 100
+    route: [{lat: 9.9, lon: -66.0, alt_m: 100}, {lat: 10.1, lon: -66.0, alt_m: 100}]
+groups: {battery: [a, b]}
+%(extra)s
+"""
+
+
+def teams(extra: str = "", **values: object):
+    fields = {"pa": 0.5, "pb": 0.5, "pk": 0.0, "cls": "drone", "extra": extra} | values
+    return compile_scenario(parse_scenario(TWO_TEAMS % fields, "rules-shared.yaml"))
+
+
+@BOTH
+def test_a_shared_factor_is_one_draw_for_the_whole_group(engine):
+    """Equal probabilities: both up or both down in every run; different ones: whoever is up
+    at the lower probability is up at the higher one too (MODEL.md, Readiness). Drawn alone,
+    the two disagree in about half the runs."""
+    runs = 400
+    shared = run(teams("shared_readiness: {battery: [deployed]}"), runs, seed=5, engine=engine)
+    down_a, down_b = (shared.observable(f"unit_ready[id={u}]") for u in "ab")
+    np.testing.assert_array_equal(down_a, down_b)
+    assert 0.4 < down_a.mean() < 0.6  # the draw is still a fair coin (SE 0.025)
+    alone = run(teams(), runs, seed=5, engine=engine)
+    assert (alone.observable("unit_ready[id=a]") != alone.observable("unit_ready[id=b]")).any()
+    nested = run(teams("shared_readiness: {battery: [deployed]}", pa=0.3, pb=0.7), runs, seed=5,
+                 engine=engine)
+    up_a = nested.observable("unit_ready[id=a]") == 0
+    up_b = nested.observable("unit_ready[id=b]") == 0
+    assert np.all(up_b[up_a])
+    assert 0.3 < up_b.mean() - up_a.mean() < 0.5  # P(b up, a down) = 0.4 (SE 0.025)
+
+
+@BOTH
+def test_sharing_one_factor_leaves_the_others_drawn_alone(engine):
+    cs = teams("shared_readiness: {battery: [available]}")
+    results = run(cs, 400, seed=5, engine=engine)
+    assert (results.observable("unit_ready[id=a]") !=
+            results.observable("unit_ready[id=b]")).any()
+
+
+QUEUE = """
+name: rules-doctrine
+duration_s: 7200
+reference: {lat: 0, lon: 0}
+fire_units:
+  - {id: u, guidance: infrared, acquire_rate: .inf, lat: 0, lon: 0, max_range_km: 50,
+     max_alt_m: 5000, missiles: 10, pk: 1.0, engagement_time: 100}
+threats:
+%(threats)s
+%(extra)s
+"""
+ROUTE = "[{lat: 1.0, lon: 0, alt_m: 1000}, {lat: -1.0, lon: 0, alt_m: 1000}]"
+
+
+def queue(extra: str = "", classes: tuple[str, ...] = ("helicopter", "drone", "fixed_wing")):
+    threats = "\n".join(f"  - {{id: t{i}, class: {c}, rcs_m2: 1, speed_mps: 50, start_s: "
+                        f"{10 * i}, route: {ROUTE}}}" for i, c in enumerate(classes))
+    return compile_scenario(parse_scenario(QUEUE % {"threats": threats, "extra": extra},
+                                           "rules-doctrine.yaml"))
+
+
+def kill_times(results) -> dict[str, float]:
+    rows = results.threat_rows
+    assert np.all(rows["row"] == 0)
+    return {results.info.flight_ids[f]: t for f, t in zip(rows["flight"], rows["kill_time_s"],
+                                                         strict=True)}
+
+
+@BOTH
+def test_waiting_threats_are_served_by_priority_then_first_come(engine):
+    """t0 holds the only channel; t1 (a drone) then t2 (a jet) wait for it. First-come,
+    first-served takes t1 first; a doctrine that ranks jets first takes t2 first."""
+    fcfs = kill_times(run(queue(), 1, seed=1, engine=engine))
+    assert fcfs["t0"] < fcfs["t1"] < fcfs["t2"]
+    ranked = kill_times(run(queue("doctrine:\n  - {select: {ids: [u]}, engages: [fixed_wing, "
+                                  "[helicopter, drone]]}"), 1, seed=1, engine=engine))
+    assert ranked["t0"] < ranked["t2"] < ranked["t1"]
+    assert ranked["t0"] == fcfs["t0"] and ranked["t2"] == fcfs["t1"]  # one slot each, swapped
+
+
+@BOTH
+def test_a_class_the_doctrine_does_not_engage_is_held_not_a_broken_link(engine):
+    results = run(queue("doctrine:\n  - {select: {all: true}, engages: [fixed_wing]}",
+                        classes=("drone", "fixed_wing")), 1, seed=1, engine=engine)
+    assert results.observable("engagements")[0] == 1
+    assert results.observable("threats_killed[class=fixed_wing]")[0] == 1
+    assert results.observable("leakers[class=drone]")[0] == 1
+    assert results.links.sum() == 0  # no link broke: the unit held fire
+    assert results.threat_rows["deepest_link"].max() == -1
+    passages = results.to_arrow("passages").to_pydict()
+    assert passages["link"] == ["held"]

@@ -999,3 +999,49 @@ def test_true_or_false_is_not_a_number(scenario: dict[str, Any], field: str) -> 
     assert problem.field == f"fire_units[0].{field}"
     assert problem.line == line_of(text, "fire_units:", f"{field}: true")
     assert "not true/false" in problem.message
+
+
+# --- shared readiness draws and fire doctrine ---------------------------------------------------
+
+
+def test_shared_readiness_problems_are_located(scenario):
+    scenario["groups"] = {"north": ["sam1", "sr1"], "south": ["sam1"], "empty": [],
+                          "posts": ["cp1"]}
+    scenario["shared_readiness"] = {"north": ["deployed", "deployed"], "south": ["deployed"],
+                                    "empty": ["available"], "posts": ["trained"],
+                                    "west": ["available"], "north2": ["broken"]}
+    text = dump(scenario)
+    problems = problems_of(text)
+    message = {p.field: p.message for p in problems}
+    assert "listed twice" in message["shared_readiness.north[1]"]
+    assert "'sam1' is in groups 'north' and 'south'" in message["shared_readiness.south[0]"]
+    assert "no members" in message["shared_readiness.empty"]
+    assert "acts on none of the members" in message["shared_readiness.posts[0]"]
+    assert "'west' is not a group" in message["shared_readiness.west"]
+    assert "got 'broken'" in message["shared_readiness.north2[0]"]
+    assert by_field(problems, "shared_readiness.south[0]").line == line_of(
+        text, "shared_readiness:", "south:", "deployed")
+
+
+def test_doctrine_problems_are_located(scenario):
+    scenario["doctrine"] = [
+        {"select": {"ids": ["sam1"]}, "engages": ["fixed_wing", "bomber"]},
+        {"select": {"ids": ["sam1"]}, "engages": [["drone", "helicopter"], "drone"]},
+        {"select": {"ids": ["ghost"]}, "engages": ["drone"]}]
+    text = dump(scenario)
+    problems = problems_of(text)
+    assert "got 'bomber'" in by_field(problems, "doctrine[0].engages[1]").message
+    assert "listed twice" in by_field(problems, "doctrine[1].engages").message
+    assert "'ghost' is not the id" in by_field(problems, "doctrine[2].select.ids[0]").message
+
+
+def test_a_doctrine_that_selects_no_fire_unit_is_an_error(scenario):
+    from iadsim.model import compile_scenario
+
+    scenario["doctrine"] = [{"select": {"kinds": ["sensor"]}, "engages": ["drone"]}]
+    text = dump(scenario)
+    with pytest.raises(ScenarioError) as info:
+        compile_scenario(parse_scenario(text, FILE))
+    (p,) = info.value.problems
+    assert p.field == "doctrine.0.select" and "selects no fire unit" in p.message
+    assert p.line == line_of(text, "doctrine:", "select:")

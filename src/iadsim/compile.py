@@ -17,6 +17,9 @@ from iadsim.parameter import ParameterError
 from iadsim.rules import KINDS
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.scenario.schema import (
+    FACTORS_OF_KIND,
+    READINESS_FACTORS,
+    THREAT_CLASSES,
     CommandPost,
     FireUnit,
     Flight,
@@ -56,6 +59,7 @@ class CompiledUnit:
     xyz: tuple[float, float, float]
     command_post: int  # -1: none (the unit engages on its own acquisition)
     fire_control_radar: int  # -1 for infrared units
+    priority: tuple[int, ...] = (0,) * len(THREAT_CLASSES)  # per class: rank, −1: held fire
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,15 @@ class CompiledAttack:
 
 
 @dataclass(frozen=True)
+class CompiledShared:
+    """A readiness factor that a group draws once per run (MODEL.md, shared draws)."""
+
+    group: str
+    factor: int  # READINESS_FACTORS index
+    members: tuple[Entity, ...]  # those the factor acts on
+
+
+@dataclass(frozen=True)
 class CompiledScenario:
     """The chance-free structure of one scenario, as plain data."""
 
@@ -101,6 +114,7 @@ class CompiledScenario:
     attacks: tuple[CompiledAttack, ...]
     coverage: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, sensor) → times from start
     envelope: dict[tuple[int, int], tuple[Interval, ...]]  # (flight, unit) → times from start
+    shared: tuple[CompiledShared, ...] = ()
 
     def count(self, kind: str) -> int:
         """Entities of a kind."""
@@ -115,7 +129,9 @@ def compile_structure(scenario: Scenario) -> CompiledScenario:
     cp_index = index["command_post"]
     sensors = tuple(_sensor(s, frame, cp_index) for s in scenario.sensors)
     flights = tuple(_flight(f, frame) for f in [*scenario.threats, *scenario.streams])
-    units = tuple(_unit(u, frame, cp_index, index["sensor"]) for u in scenario.fire_units)
+    priority = _priorities(scenario, frame)
+    units = tuple(_unit(u, frame, cp_index, index["sensor"], priority[i])
+                  for i, u in enumerate(scenario.fire_units))
     by_id = {eid: Entity(kind, i) for kind in KINDS for eid, i in index[kind].items()}
     strikes = tuple(CompiledStrike(strike_key(i, s.id), by_id[s.target], s.time_s)
                     for i, s in enumerate(scenario.strikes))
@@ -134,7 +150,7 @@ def compile_structure(scenario: Scenario) -> CompiledScenario:
         name=scenario.name, duration_s=scenario.duration_s, sensors=sensors,
         command_posts=tuple(CompiledCommandPost(c.id) for c in scenario.command_posts),
         units=units, flights=flights, strikes=strikes, attacks=attacks, coverage=coverage,
-        envelope=envelope)
+        envelope=envelope, shared=_shared(scenario, index))
 
 
 def local_frame(scenario: Scenario) -> LocalFrame:
@@ -164,13 +180,52 @@ def _sensor(s: Sensor, frame: LocalFrame, cps: dict[str, int]) -> CompiledSensor
                           cps.get(s.command_post, -1) if s.command_post else -1)
 
 
-def _unit(u: FireUnit, frame: LocalFrame, cps: dict[str, int], sensors: dict[str, int]
-          ) -> CompiledUnit:
+def _unit(u: FireUnit, frame: LocalFrame, cps: dict[str, int], sensors: dict[str, int],
+          priority: tuple[int, ...]) -> CompiledUnit:
     x, y = frame.to_enu(u.lat, u.lon)
     return CompiledUnit(
         id=u.id, unit_type=u.unit_type or u.type or u.guidance, guidance=u.guidance,
         xyz=(x, y, u.height_m), command_post=cps[u.command_post] if u.command_post else -1,
-        fire_control_radar=sensors[u.fire_control_radar] if u.fire_control_radar else -1)
+        fire_control_radar=sensors[u.fire_control_radar] if u.fire_control_radar else -1,
+        priority=priority)
+
+
+def _priorities(scenario: Scenario, frame: LocalFrame) -> list[tuple[int, ...]]:
+    """Each unit's rank per threat class under the doctrine entries that select it (the last
+    wins; −1: held fire); a doctrine that selects no fire unit is an error."""
+    out = [(0,) * len(THREAT_CLASSES)] * len(scenario.fire_units)
+    problems = []
+    for i, doctrine in enumerate(scenario.doctrine):
+        units = [e.index for e in select(scenario, doctrine.select, frame)
+                 if e.kind == "fire_unit"]
+        if not units:
+            problems.append(_problem(scenario, ("doctrine", i, "select"),
+                                     "selects no fire unit: a doctrine acts on fire units"))
+        rank = doctrine.priorities()
+        for u in units:
+            out[u] = tuple(rank.get(c, -1) for c in THREAT_CLASSES)
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _shared(scenario: Scenario, index: dict[str, dict[str, int]]
+            ) -> tuple[CompiledShared, ...]:
+    """The shared readiness draws, each with the members its factor acts on (load.py has
+    checked the groups)."""
+    return tuple(
+        CompiledShared(group, READINESS_FACTORS.index(factor), tuple(
+            Entity(kind, index[kind][m]) for m in scenario.groups[group] for kind in KINDS
+            if m in index[kind] and factor in FACTORS_OF_KIND[kind]))
+        for group, factors in scenario.shared_readiness.items() for factor in factors)
+
+
+def _problem(scenario: Scenario, path: tuple[str | int, ...], message: str) -> Problem:
+    """A problem at a place in the scenario's file (if it came from one)."""
+    source = scenario.source
+    return Problem(source.file if source else scenario.name,
+                   source.line(path) if source else None,
+                   ".".join(str(p) for p in path), message)
 
 
 def _flight(f: Flight, frame: LocalFrame) -> CompiledFlight:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from iadsim.scenario.schema import READINESS_FACTORS
+from iadsim.scenario.schema import FACTORS_OF_KIND, READINESS_FACTORS
 
 INF = math.inf
 
@@ -19,9 +19,8 @@ UP = {"sensor": (AVAILABLE, DEPLOYED, EMITTING), "command_post": (AVAILABLE, DEP
       "fire_unit": (AVAILABLE, DEPLOYED)}
 # the factors that act on each kind: `up`, a sensor's link (to its command post or fire unit), a
 # fire unit's link to its command post (orders reach it) and its crew
-FACTORS = {"sensor": (AVAILABLE, DEPLOYED, EMITTING, CONNECTED),
-           "command_post": (AVAILABLE, DEPLOYED),
-           "fire_unit": (AVAILABLE, DEPLOYED, CONNECTED, TRAINED)}
+FACTORS = {kind: tuple(READINESS_FACTORS.index(f) for f in names)
+           for kind, names in FACTORS_OF_KIND.items()}
 
 # command-post authority (MODEL.md); a unit with no command post engages on its own
 AUTHORITIES = ("central", "delegated", "autonomous")
@@ -32,6 +31,10 @@ LINKS = ("unit_ready", "detected", "reported", "ordered", "fire_control", "magaz
 UNIT_READY, DETECTED, REPORTED, ORDERED, FIRE_CONTROL, MAGAZINE, CHANNEL, LAUNCHED, KILLED = \
     range(len(LINKS))
 HELD_LINKS = FIRE_CONTROL + 1  # links 1–5, whose holding is worked out before the battle
+# a passage that the unit's fire doctrine does not engage: held fire, not a broken link; the
+# passage table names it next to the links
+HELD = len(LINKS)
+PASSAGE_LINKS = (*LINKS, "held")
 
 # the outcome of an engagement, and the link its passage broke at when it was the last one
 NO_ENGAGEMENT, ABORTED, NO_LAUNCH, MISS, KILL = range(5)

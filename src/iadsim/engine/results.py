@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from iadsim.compile import CompiledScenario
-from iadsim.rules import LINKS, UNIT_COUNTS
+from iadsim.rules import HELD, LINKS, PASSAGE_LINKS, UNIT_COUNTS
 from iadsim.scenario.schema import THREAT_CLASSES
 from iadsim.tables import ParamTable
 
@@ -112,7 +112,8 @@ class Replication:
     arrived_first: list[bool] = field(default_factory=list)  # a leaker whose last engagement
     # resolved after it reached the end of its route
     passages: list[tuple[int, int, int, float, float]] = field(default_factory=list)
-    # (threat, unit, link index, envelope entry, envelope exit) of each failed passage
+    # (threat, unit, link index, envelope entry, envelope exit) of each failed passage, and of
+    # each passage held by the fire doctrine (link index rules.HELD)
 
 
 @dataclass
@@ -246,8 +247,9 @@ class Results:
         for r, rec in enumerate(records):
             latest = [-1] * len(rec.killer)
             for p in rec.passages:
-                unit_links[r, p[1], p[2]] += 1
-                latest[p[0]] = max(latest[p[0]], p[2])
+                if p[2] != HELD:
+                    unit_links[r, p[1], p[2]] += 1
+                    latest[p[0]] = max(latest[p[0]], p[2])
             latest = [k if killer < 0 else -1 for k, killer in zip(latest, rec.killer,
                                                                     strict=True)]
             for k in latest:
@@ -379,7 +381,7 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
     if not several:
         passages.pop("row")
     passages["unit"] = _labels(info.unit_ids, passages["unit"])
-    passages["link"] = _labels(LINKS, passages["link"])
+    passages["link"] = _labels(PASSAGE_LINKS, passages["link"])
     meta = {b"scenario": info.scenario.encode(), b"profile": info.profile.encode(),
             b"seed": str(info.seed).encode(), b"engine": info.engine.encode(),
             b"parameters": json.dumps(results.table.constants()).encode(),

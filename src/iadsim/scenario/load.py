@@ -218,9 +218,14 @@ def check_references(raw: dict[str, Any]) -> list[tuple[Path_, str]]:
     group_readiness = raw.get("group_readiness")
     for name in group_readiness if isinstance(group_readiness, dict) else {}:
         need(("group_readiness", name), name, set(groups), "group")
+    kind_of = {eid: kind for key, kind in (("sensors", "sensor"), ("command_posts",
+               "command_post"), ("fire_units", "fire_unit")) for eid in ids[key]}
+    problems += _shared_problems(raw.get("shared_readiness"), groups, kind_of)
     selections: list[tuple[Path_, Any]] = [
         (("electronic_attack", i, "targets"), item.get("targets"))
         for i, item in _items(raw, "electronic_attack")]
+    selections += [(("doctrine", i, "select"), item.get("select"))
+                   for i, item in _items(raw, "doctrine")]
     profiles = raw.get("profiles") if isinstance(raw.get("profiles"), dict) else {}
     for name, profile in profiles.items():
         for j, override in enumerate(_list(profile.get("overrides"))
@@ -242,6 +247,48 @@ def check_references(raw: dict[str, Any]) -> list[tuple[Path_, str]]:
 
 
 _DEFENCE = "sensor, command post or fire unit"
+
+
+def _shared_problems(shared: Any, groups: dict[str, Any], kind_of: dict[str, str]
+                     ) -> list[tuple[Path_, str]]:
+    """Shared readiness draws (MODEL.md): of an existing, non-empty group, on factors that act
+    on some member, and at most one group sharing a given factor per entity."""
+    problems: list[tuple[Path_, str]] = []
+    sharer: dict[tuple[str, str], str] = {}  # (entity, factor) → the group that shares it
+    for name, factors in shared.items() if isinstance(shared, dict) else ():
+        if name not in groups:
+            hint = difflib.get_close_matches(str(name), sorted(groups), n=1)
+            problems.append((("shared_readiness", name), f"{name!r} is not a group"
+                             + (f"; did you mean {hint[0]!r}?" if hint else "")))
+            continue
+        members = [m for m in _list(groups[name]) if isinstance(m, str) and m in kind_of]
+        if not members:
+            problems.append((("shared_readiness", name),
+                             f"group {name!r} has no members: there is nothing to share"))
+            continue
+        for j, factor in enumerate(_list(factors)):
+            if not isinstance(factor, str):
+                continue
+            path: Path_ = ("shared_readiness", name, j)
+            if factor in _list(factors)[:j]:
+                problems.append((path, f"{factor!r} is listed twice"))
+                continue
+            acting = [m for m in members if factor in schema.FACTORS_OF_KIND[kind_of[m]]]
+            if factor in schema.READINESS_FACTORS and not acting:
+                problems.append((path, f"{factor!r} acts on none of the members of {name!r} "
+                                 f"(it acts on {_kinds_with(factor)})"))
+            for m in acting:
+                other = sharer.setdefault((m, factor), name)
+                if other != name:
+                    problems.append((path, f"{m!r} is in groups {other!r} and {name!r}, which "
+                                     f"both share {factor!r}: an entity may share a factor "
+                                     "with one group only"))
+    return problems
+
+
+def _kinds_with(factor: str) -> str:
+    return " and ".join(k.replace("_", " ") + "s" for k, names in
+                        schema.FACTORS_OF_KIND.items() if factor in names)
 
 
 def _items(raw: dict[str, Any], key: str) -> Iterable[tuple[int, dict[str, Any]]]:

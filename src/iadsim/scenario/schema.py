@@ -148,6 +148,12 @@ class Readiness(Strict):
 
 
 READINESS_FACTORS = ("available", "deployed", "emitting", "connected", "trained")
+ReadinessFactor = Literal["available", "deployed", "emitting", "connected", "trained"]
+# the factors that act on each kind of entity: a command post has no radar, link or crew of its
+# own; a fire unit's `connected` is its link to its command post (orders reach it)
+FACTORS_OF_KIND = {"sensor": ("available", "deployed", "emitting", "connected"),
+                   "command_post": ("available", "deployed"),
+                   "fire_unit": ("available", "deployed", "connected", "trained")}
 
 
 # --- entities ------------------------------------------------------------------------------
@@ -357,6 +363,33 @@ class ElectronicAttack(Strict):
         return self
 
 
+class Doctrine(Strict):
+    """Fire doctrine of the selected fire units (MODEL.md): which threat classes they engage
+    and in which priority; waiting threats are served by priority, then first-come,
+    first-served."""
+
+    select: Selection
+    engages: list[ThreatClass | list[ThreatClass]] = Field(
+        min_length=1, description="Threat classes, highest priority first; a list of classes "
+        "shares one priority. Classes not listed are held fire (not a broken link).")
+
+    @field_validator("engages")
+    @classmethod
+    def _once(cls, engages: list[str | list[str]]) -> list[str | list[str]]:
+        seen: set[str] = set()
+        for entry in engages:
+            for c in [entry] if isinstance(entry, str) else entry:
+                if c in seen:
+                    raise ValueError(f"{c!r} is listed twice: a class has one priority")
+                seen.add(c)
+        return engages
+
+    def priorities(self) -> dict[str, int]:
+        """Each engaged class's rank (0: first served); the others are held."""
+        return {c: rank for rank, entry in enumerate(self.engages)
+                for c in ([entry] if isinstance(entry, str) else entry)}
+
+
 class Override(Strict):
     """Set readiness factors (and a command post's orders_prob and authority) on a selection
     of entities; a field that does not act on an entity's kind is left alone for it."""
@@ -412,6 +445,15 @@ class Scenario(Strict):
         default_factory=dict, description="Named groups of entity ids."
     )
     group_readiness: dict[str, Readiness] = Field(default_factory=dict)
+    shared_readiness: dict[str, list[ReadinessFactor]] = Field(
+        default_factory=dict, description="Readiness factors a group draws once per run for all "
+        "its members: one uniform, compared with each member's own probability (MODEL.md, "
+        "Readiness), e.g. {s300: [deployed]} for a battery stored together. Structure, not a "
+        "parameter; an entity may share a factor with one group only.")
+    doctrine: list[Doctrine] = Field(
+        default_factory=list, description="Fire doctrine by selection (ids, types, groups…); "
+        "a later entry wins for the units it selects. Units no entry selects engage every "
+        "class first-come, first-served.")
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
 

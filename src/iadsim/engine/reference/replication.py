@@ -44,6 +44,7 @@ from iadsim.rules import (
     DETECTED,
     ENGAGEMENTS,
     FIRE_CONTROL,
+    HELD,
     INF,
     KILL,
     KILLS,
@@ -63,6 +64,7 @@ from iadsim.rules import (
     UNIT_READY,
     UP,
 )
+from iadsim.scenario.schema import THREAT_CLASSES
 
 
 def simulate_row(cs: CompiledScenario, params: Params, seed: int, replication: int
@@ -91,7 +93,12 @@ class World:
 
 def draw_world(cs: CompiledScenario, par: Params, rng: np.random.Generator) -> World:
     """Readiness, orders, electronic-attack effects, strike outcomes and stream arrivals."""
-    ready = {kind: rng.random(par.readiness(kind).shape) < par.readiness(kind) for kind in KINDS}
+    draws = {kind: rng.random(par.readiness(kind).shape) for kind in KINDS}
+    for shared in cs.shared:  # one draw for the group, compared with each member's probability
+        u = rng.random()
+        for e in shared.members:
+            draws[e.kind][e.index, shared.factor] = u
+    ready = {kind: draws[kind] < par.readiness(kind) for kind in KINDS}
     orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
     issues_orders = np.array([rng.random() < p for p in orders_prob], dtype=bool)
     destroyed_at = {kind: np.full(cs.count(kind), INF) for kind in KINDS}
@@ -256,6 +263,7 @@ class Passage:
     reported: Intervals  # … 1–3 …
     ordered: Intervals  # … 1–4 …
     engageable: Intervals  # … and 1–5 hold together
+    priority: int  # the unit's fire doctrine for the threat's class (0 first; −1: held fire)
     outcomes: list[int] = field(default_factory=list)  # per engagement: rules.ABORTED … KILL
     last_resolution: float = -INF
 
@@ -289,7 +297,8 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
         detected=intersect(ready, union(since(detected_at), acquired)),  # under any authority
         reported=intersect(ready, union(since(reported_at), own)),
         ordered=intersect(ready, ordered),
-        engageable=intersect_all(ready, authorised, acquired))
+        engageable=intersect_all(ready, authorised, acquired),
+        priority=unit.priority[THREAT_CLASSES.index(cs.flights[f].threat_class)])
 
 
 # --- step 3: engagements --------------------------------------------------------------------------
@@ -302,7 +311,8 @@ class Battle:
                  rng: np.random.Generator):
         self.cs, self.par, self.world, self.chain, self.rng = cs, par, world, chain, rng
         self.env = simpy.Environment()
-        self.channels = [simpy.Resource(self.env, capacity=int(c)) for c in par.channels]
+        self.channels = [simpy.PriorityResource(self.env, capacity=int(c))
+                         for c in par.channels]  # by priority, then first-come, first-served
         self.missiles = [int(m) for m in par.missiles]
         # when each unit fired its last missile (−inf: it had none; inf: never)
         self.empty_at = [INF if m > 0 else -INF for m in self.missiles]
@@ -315,12 +325,13 @@ class Battle:
 
     def run(self, passages: list[Passage]) -> None:
         for p in passages:
-            if p.engageable:
+            if p.engageable and p.priority >= 0:  # a class the doctrine holds is never fought
                 self.env.process(self._fight(p))
         self.env.run()
 
     def _fight(self, p: Passage) -> Generator[simpy.Event, object, None]:
-        """Engage the threat whenever it is engageable and a channel is free, FCFS."""
+        """Engage the threat whenever it is engageable and a channel is free, by priority, then
+        first-come, first-served."""
         unit = self.cs.units[p.unit]
         for lo, hi in p.engageable:
             while max(lo, self.env.now) <= hi:
@@ -328,7 +339,7 @@ class Battle:
                     yield self.env.timeout(lo - self.env.now)
                 if self.killed[p.threat].triggered:
                     return
-                request = self.channels[p.unit].request()
+                request = self.channels[p.unit].request(priority=p.priority)
                 if not request.triggered:
                     if hi > self.env.now:
                         yield request | self.killed[p.threat] | self.env.timeout(hi - self.env.now)
@@ -438,6 +449,6 @@ def simulate_replication(cs: CompiledScenario, par: Params, rng: np.random.Gener
         kill_time = battle.kill_time[p.threat]
         if not math.isnan(kill_time) and kill_time <= max(p.exit, p.last_resolution):
             continue  # cut short by another unit's kill: not a failure
-        link = first_broken_link(p, battle.empty_at[p.unit])
+        link = HELD if p.priority < 0 else first_broken_link(p, battle.empty_at[p.unit])
         record.passages.append((p.threat, p.unit, link, p.entry, p.exit))
     return record

@@ -59,23 +59,23 @@ def _record(block: Block, cand: kernels.Candidates, battle: kernels.Outcomes, ro
     counts = battle.counts.copy()
     counts[:, KILLS] = np.bincount((np.arange(B)[:, None] * U + killer)[killer >= 0],
                                    minlength=B * U).reshape(B, U)
-    # the first broken link of every passage that failed
+    # the first broken link of every passage that failed, or held fire
     link = np.empty(block.windows.hi.shape, dtype=np.int8)
-    counted = np.empty(block.windows.hi.shape, dtype=bool)
+    listed = np.empty(block.windows.hi.shape, dtype=bool)
     unit_links = np.zeros((B, U, len(LINKS)), dtype=np.int32)
     deepest = np.full(block.active.shape, -1, dtype=np.int8)
     kernels.first_broken_links(cand=cand, windows=block.windows, out=battle, link=link,
-                               counted=counted, unit_links=unit_links, deepest=deepest)
+                               listed=listed, unit_links=unit_links, deepest=deepest)
     deepest = np.where(block.active & (killer < 0), deepest, -1)  # of unkilled threats only
     of_flight = (block.threat_flight[:, None] == np.arange(len(cs.flights))[None, :]).astype(
         np.int32)  # (J, F)
     if not rows:  # the long tables are wanted only when rows are written
-        counted, active = np.zeros_like(counted), np.zeros_like(block.active)
+        listed, active = np.zeros_like(listed), np.zeros_like(block.active)
     else:
         active = block.active
     tb, tj = np.nonzero(active)
     row = np.arange(B, dtype=np.int64)
-    passage_table = kernels.passage_rows(counted=counted, reps=row, active=block.active,
+    passage_table = kernels.passage_rows(listed=listed, reps=row, active=block.active,
                                          p_threat=block.p_threat, p_unit=block.p_unit, link=link,
                                          p_lo=block.windows.lo, p_hi=block.windows.hi)
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s for k in KINDS], axis=1)
@@ -105,8 +105,10 @@ def _per_row(values: np.ndarray, n: int) -> np.ndarray:
 
 
 def _candidates(block: Block) -> kernels.Candidates:
+    static = block.plan.passages
     return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
-                              block.p_threat, block.plan.passages["envelope"][block.p_static])
+                              block.p_threat, static["envelope"][block.p_static],
+                              static["priority"][block.p_static])
 
 
 def _rank(rows: np.ndarray) -> np.ndarray:

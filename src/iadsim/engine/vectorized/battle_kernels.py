@@ -2,12 +2,14 @@
 compiled with Numba.
 
 Each replication of a block is played as MODEL.md's queueing system in strict time order: the
-next event is the earliest head candidate over all units (a unit's head is its FCFS first —
-earliest engageable, behind those already waiting after a miss — and it acts at max(engageable
-since, first free channel)). Before a unit's head acts, its queue is settled: candidates whose
-threat is dead or whose unit is out of missiles retire, and those that missed their window move
-on to the next one. Without shoot-look-shoot a candidate retires after its engagement: a unit
-engages a threat at most once per passage. Randomness is addressed
+next event is the earliest head candidate over all units. A unit's head is served when its
+first channel frees, or when its first candidate becomes engageable if that is later: of the
+candidates waiting then, the first by the fire doctrine's priority, then first-come,
+first-served (earliest engageable, behind those already waiting after a miss). Before a unit's
+head acts, its queue is settled: candidates whose threat is dead or whose unit is out of
+missiles retire, and those that missed their window move on to the next one. Without
+shoot-look-shoot a candidate retires after its engagement: a unit engages a threat at most
+once per passage. Randomness is addressed
 (counter_rng.uniform_at), so the order in which replications are played does not matter.
 
 Events at the same time are played in the order (engageable since, time of joining the queue,
@@ -28,6 +30,7 @@ from iadsim.rules import (
     ABORTED,
     CHANNEL,
     ENGAGEMENTS,
+    HELD,
     INF,
     KILL,
     LAUNCH_FAILURES,
@@ -49,6 +52,8 @@ class Candidates(NamedTuple):
     unit: np.ndarray  # (P,) int64
     threat: np.ndarray  # (P,) int64
     envelope: np.ndarray  # (P,) int64: the envelope interval's number (an address word)
+    rank: np.ndarray  # (P,) int64: the unit's priority for the threat's class (0 first; −1:
+    # held fire, never a candidate)
 
 
 class Threats(NamedTuple):
@@ -111,6 +116,7 @@ class Queue(NamedTuple):
     window: np.ndarray  # (P,) int64: its current window
     ready_from: np.ndarray  # (P,) float: engageable since
     queued: np.ndarray  # (P,) int64: tick at which it joined the queue
+    rank: np.ndarray  # (P,) int64: its priority (fire doctrine)
 
 
 class Replication(NamedTuple):
@@ -148,9 +154,11 @@ def _interp(x, xp, fp):
 @numba.njit(cache=True)
 def _settle(u, q, r, tick):
     """Retire or move on the live candidates of unit u in the queue q of replication r;
-    returns (head position or −1, the next free tick)."""
+    returns (head position or −1, the next free tick). The head is served when the next
+    channel frees, or when the first candidate becomes engageable if that is later: of those
+    waiting then, the first by priority, then by the time they became engageable."""
     W = r.win_lo.shape[1]
-    head, steps = -1, 0
+    first, steps = INF, 0
     for c in range(q.first[u], q.first[u + 1]):
         if not q.live[c]:
             continue
@@ -173,8 +181,16 @@ def _settle(u, q, r, tick):
                 q.live[c] = False
                 break
         steps = max(steps, i)
-        if q.live[c] and (head < 0 or q.ready_from[c] < q.ready_from[head] or (
-                q.ready_from[c] == q.ready_from[head] and q.queued[c] < q.queued[head])):
+        if q.live[c]:
+            first = min(first, q.ready_from[c])
+    serve = max(first, r.next_free[u])
+    head = -1
+    for c in range(q.first[u], q.first[u + 1]):
+        if q.live[c] and q.ready_from[c] <= serve and (
+                head < 0 or q.rank[c] < q.rank[head] or (q.rank[c] == q.rank[head] and (
+                    q.ready_from[c] < q.ready_from[head] or (
+                        q.ready_from[c] == q.ready_from[head] and
+                        q.queued[c] < q.queued[head])))):
             head = c
     return head, tick + steps + 1
 
@@ -189,7 +205,8 @@ def play_block(keys, cand, threats, units, out):
     n_pk = len(units.pk_lo)
     # scratch, reused by every replication: candidates (at most P), grouped by unit
     q = Queue(np.empty(U + 1, np.int64), np.empty(P, np.int64), np.empty(P, np.int64),
-              np.empty(P, np.bool_), np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64))
+              np.empty(P, np.bool_), np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64),
+              np.empty(P, np.int64))
     fill = np.empty(U, np.int64)
     free_at, next_free = np.empty((U, cmax)), np.empty(U)
     missiles, head = np.empty(U, np.int64), np.empty(U, np.int64)
@@ -198,20 +215,21 @@ def play_block(keys, cand, threats, units, out):
         lo_b, hi_b = cand.win_lo[b], cand.win_hi[b]
         n_engaged_b, kill_b, channels_b = out.n_engaged[b], out.kill_time[b], units.channels[b]
         r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], n_engaged_b, kill_b)
-        # the candidates: passages with a window, grouped by unit (in passage order)
+        # the candidates: passages with a window that the doctrine engages, grouped by unit
+        # (in passage order)
         q.first[:] = 0
         for p in range(P):
-            if lo_b[p, 0] < INF:
+            if lo_b[p, 0] < INF and cand.rank[p] >= 0:
                 q.first[cand.unit[p] + 1] += 1
         for u in range(U):
             q.first[u + 1] += q.first[u]
             fill[u] = q.first[u]
         for p in range(P):
-            if lo_b[p, 0] < INF:
+            if lo_b[p, 0] < INF and cand.rank[p] >= 0:
                 c = fill[cand.unit[p]]
                 fill[cand.unit[p]] += 1
                 q.passage[c], q.threat[c], q.ready_from[c] = p, cand.threat[p], lo_b[p, 0]
-                q.live[c], q.window[c], q.queued[c] = True, 0, 0
+                q.live[c], q.window[c], q.queued[c], q.rank[c] = True, 0, 0, cand.rank[p]
         for u in range(U):
             free_at[u, :] = INF
             free_at[u, :channels_b[u]] = -INF
@@ -315,19 +333,21 @@ def play_block(keys, cand, threats, units, out):
 
 
 @numba.njit(cache=True)
-def first_broken_links(cand, windows, out, link, counted, unit_links, deepest):
-    """MODEL.md's first broken link of every passage into link (B, P), whether the passage
-    counts (it failed on its own: not credited with the kill, not cut short by another unit's
-    kill) into counted, and per replication and unit the
-    counts of each link over counted passages into unit_links (B, U, len(LINKS)), and each
-    threat's deepest link, the latest first-broken link of its counted passages, into deepest
-    (B, J; −1 where it has none)). `windows` is the
-    chain's Windows, `out` the battle's Outcomes."""
+def first_broken_links(cand, windows, out, link, listed, unit_links, deepest):
+    """MODEL.md's first broken link of every passage into link (B, P) (rules.HELD where the
+    doctrine holds fire), whether the passage is listed in the passage table (it failed on its
+    own or was held: not credited with the kill, not cut short by another unit's kill) into
+    listed, and per replication and unit the counts of each link over the listed passages
+    that were not held into unit_links (B, U, len(LINKS)), and each threat's deepest link, the
+    latest first-broken link of those passages, into deepest (B, J; −1 where it has none).
+    `windows` is the chain's Windows, `out` the battle's Outcomes."""
     B, P = windows.hi.shape
     for b in range(B):
         for p in range(P):
             j, u = cand.threat[p], cand.unit[p]
-            if out.n_engaged[b, p] > 0:  # the last engagement decides
+            if cand.rank[p] < 0:
+                k = HELD
+            elif out.n_engaged[b, p] > 0:  # the last engagement decides
                 k = LINK_OF_OUTCOME[out.last_outcome[b, p]]
             else:  # the first of the cumulative links that never held
                 k = -1
@@ -342,33 +362,33 @@ def first_broken_links(cand, windows, out, link, counted, unit_links, deepest):
             credited = out.killer[b, j] == u and kt == out.last_resolution[b, p] and \
                 out.last_outcome[b, p] == KILL
             cut = kt <= max(windows.hi[b, p], out.last_resolution[b, p])
-            counted[b, p] = windows.valid[b, p] and not credited and not cut
-            if counted[b, p]:
+            listed[b, p] = windows.valid[b, p] and not credited and not cut
+            if listed[b, p] and k != HELD:
                 unit_links[b, u, k] += 1
                 deepest[b, j] = max(deepest[b, j], k)
 
 
 @numba.njit(cache=True)
-def passage_rows(counted, reps, active, p_threat, p_unit, link, p_lo, p_hi):
-    """The per-passage table of the counted passages, in (row, passage) order: the row's label
+def passage_rows(listed, reps, active, p_threat, p_unit, link, p_lo, p_hi):
+    """The per-passage table of the listed passages, in (row, passage) order: the row's label
     from reps, threat (its rank among the row's active threats), unit, link, entry and exit
     times."""
     n = 0
-    for b in range(counted.shape[0]):
-        for p in range(counted.shape[1]):
-            n += counted[b, p]
+    for b in range(listed.shape[0]):
+        for p in range(listed.shape[1]):
+            n += listed[b, p]
     replication, threat = np.empty(n, reps.dtype), np.empty(n, np.int32)
     unit, first_link = np.empty(n, np.int32), np.empty(n, np.int8)
     entry, exit_ = np.empty(n), np.empty(n)
     rank = np.empty(active.shape[1], np.int32)
     r = 0
-    for b in range(counted.shape[0]):
+    for b in range(listed.shape[0]):
         k = 0
         for j in range(active.shape[1]):
             rank[j] = k
             k += active[b, j]
-        for p in range(counted.shape[1]):
-            if counted[b, p]:
+        for p in range(listed.shape[1]):
+            if listed[b, p]:
                 replication[r], threat[r], unit[r] = reps[b], rank[p_threat[p]], p_unit[p]
                 first_link[r], entry[r], exit_[r] = link[b, p], p_lo[b, p], p_hi[b, p]
                 r += 1

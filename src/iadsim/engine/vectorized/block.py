@@ -19,6 +19,7 @@ from iadsim.engine.vectorized.counter_rng import (
     LINK_CUT,
     ORDERS,
     READY,
+    SHARED_READY,
     STRIKE,
     CounterStreams,
 )
@@ -52,9 +53,13 @@ class Block:
         plan, cs, rng, par = self.plan, self.cs, self.rng, self.params
         G = len(plan.seg_lo)
         factors = np.arange(len(READINESS_FACTORS))[None, :]
-        self.ready = {kind: rng.uniform(READY, ki, np.arange(plan.counts[kind])[:, None],
-                                        factors) < par.readiness(kind)
-                      for ki, kind in enumerate(KINDS)}
+        draws = {kind: rng.uniform(READY, ki, np.arange(plan.counts[kind])[:, None], factors)
+                 for ki, kind in enumerate(KINDS)}
+        for g, shared in enumerate(cs.shared):  # one draw for the group, per factor
+            u = rng.uniform(SHARED_READY, g)
+            for e in shared.members:
+                draws[e.kind][:, e.index, shared.factor] = u
+        self.ready = {kind: draws[kind] < par.readiness(kind) for kind in KINDS}
         orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
         self.issues_orders = rng.uniform(ORDERS, np.arange(len(cs.command_posts))) < orders_prob
         self.destroyed_at = {k: np.full((self.B, n), INF) for k, n in plan.counts.items()}

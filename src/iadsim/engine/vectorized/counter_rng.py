@@ -18,7 +18,7 @@ import numpy as np
 
 # The purposes of the draws (the first word of every address).
 READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
-    ENGAGE_TIME, LAUNCH, KILL_DRAW = range(13)
+    ENGAGE_TIME, LAUNCH, KILL_DRAW, SHARED_READY = range(14)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

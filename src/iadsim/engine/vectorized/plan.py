@@ -8,6 +8,7 @@ import numpy as np
 from iadsim.compile import CompiledScenario
 from iadsim.geometry import intersect
 from iadsim.rules import INF
+from iadsim.scenario.schema import THREAT_CLASSES
 
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
@@ -69,22 +70,24 @@ class Plan:
                 "interval": cols[:, 2].astype(np.int64), "a": cols[:, 3], "b": cols[:, 4]}
 
     def _passages(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Every (flight, unit, envelope interval), and the sub-intervals over which fire
+        """Every (flight, unit, envelope interval) with the unit's priority for the flight's
+        class (−1: held fire), and the sub-intervals over which fire
         control may acquire in it (the envelope, or its part inside the radar's coverage)."""
         rows, acq = [], []
         for f in range(len(self.cs.flights)):
             for u, unit in enumerate(self.cs.units):
+                rank = unit.priority[THREAT_CLASSES.index(self.cs.flights[f].threat_class)]
                 for e, (a, b) in enumerate(self.cs.envelope[f, u]):
                     p = len(rows)
-                    rows.append((f, u, e, a, b))
+                    rows.append((f, u, e, a, b, rank))
                     subs = [(a, b)] if unit.guidance == "infrared" else \
                         intersect([(a, b)], self.cs.coverage[f, unit.fire_control_radar])
                     acq += [(p, k, lo, hi) for k, (lo, hi) in enumerate(subs)]
-        p_cols = np.array(rows, dtype=float).reshape(len(rows), 5)
+        p_cols = np.array(rows, dtype=float).reshape(len(rows), 6)
         a_cols = np.array(acq, dtype=float).reshape(len(acq), 4)
         passages = {"flight": p_cols[:, 0].astype(np.int64), "unit": p_cols[:, 1].astype(np.int64),
                     "envelope": p_cols[:, 2].astype(np.int64), "a": p_cols[:, 3],
-                    "b": p_cols[:, 4]}
+                    "b": p_cols[:, 4], "priority": p_cols[:, 5].astype(np.int64)}
         return passages, {"passage": a_cols[:, 0].astype(np.int64),
                           "k": a_cols[:, 1].astype(np.int64), "a": a_cols[:, 2],
                           "b": a_cols[:, 3]}
