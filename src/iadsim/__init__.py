@@ -1,15 +1,16 @@
 """iadsim: simulate an integrated air-defence system and explain why it does or does not stop a
 raid. An analysis and teaching tool; all system figures are illustrative public nominal values.
 
-The Python API (README, "Python API"): `load` a scenario at a profile, list its `parameters`,
-`run` it at one point or over a parameter `table`, read `Results.observable(name)`, and
-`evaluate` a SALib sample over a `problem`."""
+The Python API (README, "Python API"): `load` a scenario at a profile, list its `parameters`
+(and the `inert` ones, which cannot act there), `run` it at one point or over a parameter
+`table`, read `Results.observable(name)`, and `evaluate` a SALib sample over a `problem`."""
 
 from iadsim.api import (
     Interrupted,
     RunSummary,
     design,
     evaluate,
+    inert,
     load,
     parameters,
     problem,
@@ -26,5 +27,5 @@ from iadsim.tables import ParamTable
 __version__ = "0.1.0"
 
 __all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
-           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "load",
-           "load_scenario", "parameters", "problem", "run", "simulate", "table"]
+           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "inert",
+           "load", "load_scenario", "parameters", "problem", "run", "simulate", "table"]

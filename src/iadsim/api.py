@@ -22,6 +22,7 @@ from iadsim.compile import structure_values
 from iadsim.engine import DEFAULT_ENGINE, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Results, RunInfo, run_info
+from iadsim.inert import Inert, inert_parameters
 from iadsim.model import Model, compile_scenario
 from iadsim.params import ParameterSpace
 from iadsim.scenario import Scenario, ScenarioError, load_scenario
@@ -49,6 +50,12 @@ def check(source: str | Path) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def inert(model: Model) -> list[Inert]:
+    """The parameters that cannot change any outcome at the model's point, each (path, why)
+    (MODEL.md, "Parameters that cannot act"); `validate` and `run` print them as warnings."""
+    return inert_parameters(model)
 
 
 def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from iadsim import __version__
 from iadsim.analysis.summary import Estimate
-from iadsim.api import Interrupted, RunSummary, check, load, parameters, simulate
+from iadsim.api import Interrupted, RunSummary, check, inert, load, parameters, simulate
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import TABLES
 from iadsim.model import Model
@@ -63,6 +63,19 @@ def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Mod
         raise _fail(exc, 1) from None
 
 
+def _warn_inert(model: Model) -> None:
+    """One warning line on stderr per parameter that cannot act at the model's point and whose
+    value was written down (a file, a profile, --set); one line counts the defaults."""
+    found = inert(model)
+    for path, why, _ in (i for i in found if i.written):
+        err.print(f"[yellow]warning:[/yellow] {escape(path)}: {escape(why)}", highlight=False,
+                  soft_wrap=True)
+    if unwritten := sum(not i.written for i in found):
+        err.print(f"[dim]({unwritten} more parameters left at default or catalog values cannot "
+                  "act here; iadsim.inert(model) lists them)[/dim]", highlight=False,
+                  soft_wrap=True)
+
+
 @app.command("run")
 def run_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
@@ -86,6 +99,7 @@ def run_command(
     except ValueError as exc:
         raise _fail(f"--engine: {exc}") from None
     model = _load(scenario, profile, settings)
+    _warn_inert(model)
     interrupted = False
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
@@ -111,17 +125,24 @@ def run_command(
 
 
 @app.command()
-def validate(file: Annotated[Path, typer.Argument(help="Scenario file to check.")]) -> None:
+def validate(
+    file: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", help="Warn about the parameters that cannot act at this profile; "
+        "default: the scenario's own values.")] = None,
+) -> None:
     """Check a scenario file and report every problem at once (exit 1 if any)."""
     try:
         scenario = check(file)
-    except ScenarioError as exc:
+        model = load(file, profile)
+    except (ScenarioError, ParameterError) as exc:
         err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(file))}[/red]")
         raise _fail(exc, 1) from None
     out.print(f"[green]ok[/green] {escape(str(file))}: {len(scenario.sensors)} sensors, "
               f"{len(scenario.command_posts)} command posts, {len(scenario.fire_units)} fire "
               f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
               f"profiles: {', '.join(scenario.profiles) or 'none'}")
+    _warn_inert(model)
 
 
 @app.command("params")
