@@ -1045,3 +1045,17 @@ def test_a_doctrine_that_selects_no_fire_unit_is_an_error(scenario):
     (p,) = info.value.problems
     assert p.field == "doctrine.0.select" and "selects no fire unit" in p.message
     assert p.line == line_of(text, "doctrine:", "select:")
+
+
+def test_a_waypoint_time_before_the_flight_can_get_there_is_an_error(scenario):
+    from iadsim.model import compile_scenario
+
+    # 111 km at 250 m/s takes ~445 s: a waypoint at time_s 100 after it would run time backwards
+    scenario["threats"][0]["route"].append({"lat": 50.0, "lon": 30.1, "alt_m": 5000,
+                                            "time_s": 100})
+    text = dump(scenario)
+    with pytest.raises(ScenarioError) as info:
+        compile_scenario(parse_scenario(text, FILE))
+    (p,) = info.value.problems
+    assert p.field == "threats.0.route.2.time_s" and "must be after" in p.message
+    assert p.line == line_of(text, "threats:", "route:", "lat:", "lat:", "lat:", "time_s:")

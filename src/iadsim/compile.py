@@ -129,6 +129,7 @@ def compile_structure(scenario: Scenario) -> CompiledScenario:
     cp_index = index["command_post"]
     sensors = tuple(_sensor(s, frame, cp_index) for s in scenario.sensors)
     flights = tuple(_flight(f, frame) for f in [*scenario.threats, *scenario.streams])
+    _check_times(scenario, flights)
     priority = _priorities(scenario, frame)
     units = tuple(_unit(u, frame, cp_index, index["sensor"], priority[i])
                   for i, u in enumerate(scenario.fire_units))
@@ -245,6 +246,24 @@ def _flight(f: Flight, frame: LocalFrame) -> CompiledFlight:
     stream = isinstance(f, Stream)
     return CompiledFlight(f.id, f.threat_class, f.count, f.rcs_m2, f.start_s, track,  # type: ignore[attr-defined]
                           f.rate_per_s if stream else 0.0, f.end_s if stream else 0.0)  # type: ignore[attr-defined]
+
+
+def _check_times(scenario: Scenario, flights: tuple[CompiledFlight, ...]) -> None:
+    """A waypoint's time_s must come after the time the flight reaches the waypoint before it
+    (which legs flown at speed_mps may have made later than the file's earlier time_s)."""
+    problems = []
+    flown = [("threats", i) for i in range(len(scenario.threats))] + \
+        [("streams", i) for i in range(len(scenario.streams))]
+    for (collection, i), flight in zip(flown, flights, strict=True):
+        t = flight.track.t
+        for w in range(1, len(t)):
+            if t[w] <= t[w - 1]:
+                problems.append(_problem(scenario, (collection, i, "route", w, "time_s"),
+                                         f"time_s ({t[w]:g}) must be after the time the flight "
+                                         f"reaches the waypoint before it ({t[w - 1]:.0f} s at "
+                                         "the speeds given)"))
+    if problems:
+        raise ScenarioError(problems)
 
 
 def select(scenario: Scenario, selection: Selection, frame: LocalFrame) -> tuple[Entity, ...]:
