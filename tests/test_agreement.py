@@ -230,7 +230,8 @@ def _caracas(profile: str | None) -> Model:
     return compile_scenario(load_scenario("caracas-2026"), profile=profile)
 
 
-CARACAS_PROFILES = (None, "full", "reported", "no-orders", "unready-equipment")
+CARACAS_PROFILES = (None, "full", "reported", "no-orders", "unready-equipment", "electronic-attack",
+                    "ai-command")
 
 
 def _cases() -> list[Case]:

@@ -8,6 +8,7 @@ import pytest
 from iadsim.engine import run
 from iadsim.engine.results import UNIT_COUNTS
 from iadsim.model import compile_scenario
+from iadsim.rules import HELD
 from iadsim.scenario import load_scenario
 from iadsim.scenario.load import parse_scenario
 
@@ -299,7 +300,8 @@ def test_each_unkilled_threat_records_its_deepest_link(engine):
     latest: dict[tuple[int, int], int] = {}
     for row, threat, link in zip(passages["row"], passages["threat"], passages["link"],
                                  strict=True):
-        latest[row, threat] = max(latest.get((row, threat), -1), int(link))
+        if link != HELD:  # held fire is no link of the chain
+            latest[row, threat] = max(latest.get((row, threat), -1), int(link))
     for row, threat, killer, deepest in zip(threats["row"], threats["threat"],
                                             threats["killer"], threats["deepest_link"],
                                             strict=True):

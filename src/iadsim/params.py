@@ -211,7 +211,7 @@ class ParameterSpace:
             self._duration(f"{p}.engagement_time", u.engagement_time, (*at, "engagement_time"))
         for i, a in enumerate(sc.electronic_attack):
             at, p = ("electronic_attack", i), f"electronic_attack.{a.id}"
-            lay["attack_active"][i] = self._add(f"{p}.active", "bool", True, None)
+            lay["attack_active"][i] = self._add(f"{p}.active", "bool", a.active, (*at, "active"))
             for name, kind in (("detect_factor", "nonnegative"), ("link_cut_prob", "probability"),
                                ("disable_prob", "probability"), ("pk_factor", "nonnegative"),
                                ("launch_factor", "nonnegative")):

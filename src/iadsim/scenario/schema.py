@@ -348,6 +348,8 @@ class ElectronicAttack(Strict):
     start_s: NonNegative = 0.0
     end_s: MaybeInfinite = Field(math.inf, description="When it stops; .inf (the default): never.")
     targets: Selection
+    active: bool = Field(True, description="Whether the window acts; a profile may switch it "
+                         "(electronic_attack.ID.active), e.g. an attack that is one hypothesis.")
     detect_factor: NonNegative = 1.0
     link_cut_prob: Probability = 0.0
     disable_prob: Probability = 0.0
