@@ -158,7 +158,7 @@ def _settle(u, q, r, tick):
     channel frees, or when the first candidate becomes engageable if that is later: of those
     waiting then, the first by priority, then by the time they became engageable."""
     W = r.win_lo.shape[1]
-    first, steps = INF, 0
+    head, steps, ranked = -1, 0, False
     for c in range(q.first[u], q.first[u + 1]):
         if not q.live[c]:
             continue
@@ -181,9 +181,15 @@ def _settle(u, q, r, tick):
                 q.live[c] = False
                 break
         steps = max(steps, i)
-        if q.live[c]:
-            first = min(first, q.ready_from[c])
-    serve = max(first, r.next_free[u])
+        if q.live[c]:  # the first-come, first-served head
+            if head >= 0 and q.rank[c] != q.rank[head]:
+                ranked = True
+            if head < 0 or q.ready_from[c] < q.ready_from[head] or (
+                    q.ready_from[c] == q.ready_from[head] and q.queued[c] < q.queued[head]):
+                head = c
+    if not ranked or head < 0:  # one priority among the live: first come, first served
+        return head, tick + steps + 1
+    serve = max(q.ready_from[head], r.next_free[u])
     head = -1
     for c in range(q.first[u], q.first[u + 1]):
         if q.live[c] and q.ready_from[c] <= serve and (
