@@ -460,3 +460,18 @@ def test_a_class_the_doctrine_does_not_engage_is_held_not_a_broken_link(engine):
     assert results.threat_rows["deepest_link"].max() == -1
     passages = results.to_arrow("passages").to_pydict()
     assert passages["link"] == ["held"]
+
+
+@BOTH
+def test_threats_engageable_at_the_same_instant_are_served_by_priority(engine):
+    """Both threats wait out the unit's disabled window and become engageable together when it
+    ends, with the channel free: the doctrine's first class goes first, whichever entered the
+    envelope first."""
+    disabled = ("electronic_attack:\n  - {id: d, start_s: 0, end_s: 1300, targets: {ids: [u]},"
+                " disable_prob: 1.0}")
+    for doctrine, first in (("[fixed_wing, drone]", "t1"), ("[drone, fixed_wing]", "t0")):
+        model = queue(f"doctrine:\n  - {{select: {{ids: [u]}}, engages: {doctrine}}}\n"
+                      + disabled, classes=("drone", "fixed_wing"))
+        times = kill_times(run(model, 1, seed=1, engine=engine))
+        assert min(times, key=times.get) == first, (doctrine, times)
+        assert min(times.values()) == 1400.0  # engaged as the window ends, for 100 s

@@ -304,6 +304,45 @@ def _passage(cs: CompiledScenario, chain: Chain, command: list, j: int, u: int,
 # --- step 3: engagements --------------------------------------------------------------------------
 
 
+# SimPy's event priorities are 0 (urgent) and 1 (normal); these come after every normal event of
+# the same instant, grants first, then window ends
+_GRANT, _WINDOW_END = 2, 3
+
+
+class Channels(simpy.PriorityResource):
+    """A unit's channels: served by priority, then first-come, first-served (MODEL.md, fire
+    doctrine). Free channels are handed out once every other event of the instant has run, so
+    that threats that become engageable at the same instant are served by priority, as the
+    vectorized engine serves them, not by which process happened to ask first."""
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        super().__init__(env, capacity)
+        self._grant: simpy.Event | None = None
+
+    def _trigger_put(self, get_event: object) -> None:
+        if self._grant is None:
+            self._grant = _scheduled(self._env, 0.0, _GRANT)
+            self._grant.callbacks.append(self._hand_out)
+
+    def _hand_out(self, _: object) -> None:
+        self._grant = None
+        super()._trigger_put(None)
+
+
+def _scheduled(env: simpy.Environment, delay: float, priority: int) -> simpy.Event:
+    """An event that fires after `delay`, after the events of lower priority of that instant."""
+    event = simpy.Event(env)
+    event._ok, event._value = True, None  # triggered: SimPy has no public call for a priority
+    env.schedule(event, priority, delay)  # type: ignore[arg-type]
+    return event
+
+
+def _after_grants(env: simpy.Environment, hi: float) -> simpy.Event:
+    """The end of an engageable window at `hi`: a channel handed out at that very instant still
+    starts an engagement (no start after the window, but one at its end)."""
+    return _scheduled(env, max(0.0, hi - env.now), _WINDOW_END)
+
+
 class Battle:
     """The engagements of one replication, played out in SimPy."""
 
@@ -311,8 +350,7 @@ class Battle:
                  rng: np.random.Generator):
         self.cs, self.par, self.world, self.chain, self.rng = cs, par, world, chain, rng
         self.env = simpy.Environment()
-        self.channels = [simpy.PriorityResource(self.env, capacity=int(c))
-                         for c in par.channels]  # by priority, then first-come, first-served
+        self.channels = [Channels(self.env, capacity=int(c)) for c in par.channels]
         self.missiles = [int(m) for m in par.missiles]
         # when each unit fired its last missile (−inf: it had none; inf: never)
         self.empty_at = [INF if m > 0 else -INF for m in self.missiles]
@@ -340,14 +378,12 @@ class Battle:
                 if self.killed[p.threat].triggered:
                     return
                 request = self.channels[p.unit].request(priority=p.priority)
+                yield request | self.killed[p.threat] | _after_grants(self.env, hi)
                 if not request.triggered:
-                    if hi > self.env.now:
-                        yield request | self.killed[p.threat] | self.env.timeout(hi - self.env.now)
-                    if not request.triggered:
-                        request.cancel()
-                        if self.killed[p.threat].triggered:
-                            return
-                        break  # left this window while waiting for a channel
+                    request.cancel()
+                    if self.killed[p.threat].triggered:
+                        return
+                    break  # left this window while waiting for a channel
                 if self.killed[p.threat].triggered or self.missiles[p.unit] == 0:
                     self.channels[p.unit].release(request)
                     return

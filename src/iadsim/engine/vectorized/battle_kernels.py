@@ -54,6 +54,8 @@ class Candidates(NamedTuple):
     envelope: np.ndarray  # (P,) int64: the envelope interval's number (an address word)
     rank: np.ndarray  # (P,) int64: the unit's priority for the threat's class (0 first; −1:
     # held fire, never a candidate)
+    order: np.ndarray  # (B, P) int64: the passages by envelope entry, then threat: the order
+    # in which equal candidates are served (in the reference: the order its processes start)
 
 
 class Threats(NamedTuple):
@@ -222,7 +224,7 @@ def play_block(keys, cand, threats, units, out):
         n_engaged_b, kill_b, channels_b = out.n_engaged[b], out.kill_time[b], units.channels[b]
         r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], n_engaged_b, kill_b)
         # the candidates: passages with a window that the doctrine engages, grouped by unit
-        # (in passage order)
+        # (by envelope entry, then threat)
         q.first[:] = 0
         for p in range(P):
             if lo_b[p, 0] < INF and cand.rank[p] >= 0:
@@ -230,7 +232,8 @@ def play_block(keys, cand, threats, units, out):
         for u in range(U):
             q.first[u + 1] += q.first[u]
             fill[u] = q.first[u]
-        for p in range(P):
+        for i in range(P):
+            p = cand.order[b, i]
             if lo_b[p, 0] < INF and cand.rank[p] >= 0:
                 c = fill[cand.unit[p]]
                 fill[cand.unit[p]] += 1
