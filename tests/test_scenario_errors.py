@@ -1043,7 +1043,7 @@ def test_a_doctrine_that_selects_no_fire_unit_is_an_error(scenario):
     with pytest.raises(ScenarioError) as info:
         compile_scenario(parse_scenario(text, FILE))
     (p,) = info.value.problems
-    assert p.field == "doctrine.0.select" and "selects no fire unit" in p.message
+    assert p.field == "doctrine[0].select" and "selects no fire unit" in p.message
     assert p.line == line_of(text, "doctrine:", "select:")
 
 
@@ -1057,5 +1057,26 @@ def test_a_waypoint_time_before_the_flight_can_get_there_is_an_error(scenario):
     with pytest.raises(ScenarioError) as info:
         compile_scenario(parse_scenario(text, FILE))
     (p,) = info.value.problems
-    assert p.field == "threats.0.route.2.time_s" and "must be after" in p.message
+    assert p.field == "threats[0].route[2].time_s" and "must be after" in p.message
     assert p.line == line_of(text, "threats:", "route:", "lat:", "lat:", "lat:", "time_s:")
+
+
+def test_a_structure_change_that_runs_a_route_backwards_names_the_value(scenario):
+    from iadsim.model import compile_scenario
+    from iadsim.parameter import ParameterError
+
+    scenario["threats"][0]["route"].append({"lat": 50.0, "lon": 30.1, "alt_m": 5000,
+                                            "time_s": 1000})
+    model = compile_scenario(parse_scenario(dump(scenario), FILE))  # ~445 s, then 1000: fine
+    with pytest.raises(ParameterError) as info:
+        model.at(values={"threats.t1.speed_mps": 50})  # now ~2,220 s to the second waypoint
+    (message,) = info.value.problems
+    assert message.startswith("threats.t1.speed_mps=50: threats[0].route[2].time_s: ")
+
+
+def test_a_repeated_waypoint_flown_at_speed_is_accepted(scenario):
+    from iadsim.model import compile_scenario
+
+    route = scenario["threats"][0]["route"]
+    route.insert(1, dict(route[0]))  # a zero-length leg, no time_s
+    assert compile_scenario(parse_scenario(dump(scenario), FILE)).structure.flights

@@ -226,7 +226,8 @@ def _problem(scenario: Scenario, path: tuple[str | int, ...], message: str) -> P
     source = scenario.source
     return Problem(source.file if source else scenario.name,
                    source.line(path) if source else None,
-                   ".".join(str(p) for p in path), message)
+                   "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:],
+                   message)
 
 
 def _flight(f: Flight, frame: LocalFrame) -> CompiledFlight:
@@ -255,9 +256,9 @@ def _check_times(scenario: Scenario, flights: tuple[CompiledFlight, ...]) -> Non
     flown = [("threats", i) for i in range(len(scenario.threats))] + \
         [("streams", i) for i in range(len(scenario.streams))]
     for (collection, i), flight in zip(flown, flights, strict=True):
-        t = flight.track.t
+        t, route = flight.track.t, getattr(scenario, collection)[i].route
         for w in range(1, len(t)):
-            if t[w] <= t[w - 1]:
+            if route[w].time_s is not None and t[w] <= t[w - 1]:
                 problems.append(_problem(scenario, (collection, i, "route", w, "time_s"),
                                          f"time_s ({t[w]:g}) must be after the time the flight "
                                          f"reaches the waypoint before it ({t[w - 1]:.0f} s at "

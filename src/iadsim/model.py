@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from iadsim.compile import CompiledScenario, compile_structure, is_structure, with_structure
+from iadsim.parameter import ParameterError
 from iadsim.params import Assignment, ParameterSpace, Point
-from iadsim.scenario import Scenario
+from iadsim.scenario import Scenario, ScenarioError
 from iadsim.tables import ParamTable
 
 
@@ -40,9 +41,9 @@ class Model:
         changed, values = _split(values)
         model = self
         if changed:  # the parameter space keeps its layout: the point carries over
-            scenario = with_structure(self.scenario, changed)
-            model = Model(scenario, compile_structure(scenario), ParameterSpace.build(scenario),
-                          self.point, self.settings)
+            scenario, structure = _recompiled(self.scenario, changed)
+            model = Model(scenario, structure, ParameterSpace.build(scenario), self.point,
+                          self.settings)
         structural = {p: v for p, v in model.settings.items() if is_structure(p)}
         if profile is None:
             start, settings = model.point, {**model.settings, **changed, **values}
@@ -66,12 +67,24 @@ def compile_scenario(scenario: Scenario, profile: str | None = None,
     scenario's own values) and values (structure paths among them change the scenario before
     it is compiled)."""
     changed, values = _split(values)
-    if changed:
-        scenario = with_structure(scenario, changed)
+    scenario, structure = _recompiled(scenario, changed) if changed else \
+        (scenario, compile_structure(scenario))
     space = ParameterSpace.build(scenario)
-    model = Model(scenario, compile_structure(scenario), space, space.profile("base"),
-                  changed)
+    model = Model(scenario, structure, space, space.profile("base"), changed)
     return model.at(profile or "base", values)
+
+
+def _recompiled(scenario: Scenario, changed: Mapping[str, Any]
+                ) -> tuple[Scenario, CompiledScenario]:
+    """The scenario with structure values changed, and compiled; a change that makes the
+    structure impossible (a route that runs backwards in time) is a ParameterError naming it."""
+    scenario = with_structure(scenario, changed)
+    try:
+        return scenario, compile_structure(scenario)
+    except ScenarioError as exc:
+        values = ", ".join(f"{p}={v}" for p, v in changed.items())
+        raise ParameterError([f"{values}: {p.field}: {p.message}"
+                              for p in exc.problems]) from None
 
 
 def _split(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
