@@ -10,6 +10,7 @@ from iadsim.api import (
     RunSummary,
     design,
     evaluate,
+    explain,
     inert,
     load,
     parameters,
@@ -27,5 +28,6 @@ from iadsim.tables import ParamTable
 __version__ = "0.1.0"
 
 __all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
-           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "inert",
+           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "explain",
+           "inert",
            "load", "load_scenario", "parameters", "problem", "run", "simulate", "table"]

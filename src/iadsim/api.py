@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.explain import ExplainError, Explanation
+from iadsim.analysis.explain import explain as explain_groups
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import structure_values
 from iadsim.engine import DEFAULT_ENGINE, check_engine
@@ -56,6 +58,22 @@ def inert(model: Model) -> list[Inert]:
     """The parameters that cannot change any outcome at the model's point, each (path, why)
     (MODEL.md, "Parameters that cannot act"); `validate` and `run` print them as warnings."""
     return inert_parameters(model)
+
+
+def explain(model: Model, from_profile: str, to_profile: str, *,
+            groups: Mapping[str, Sequence[str]] | None = None, observable: str = "leakers",
+            runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE,
+            progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """Which explanation cost the defence how much: exact Shapley values of the parameter
+    groups (default: the scenario's `explanations`) for `observable` between two profiles, on
+    common replications, with each group's effect alone and its single fix."""
+    if groups is None:
+        groups = model.scenario.explanations
+        if not groups:
+            raise ExplainError([f"{model.scenario.name} declares no explanations: give groups "
+                                "(name → parameter paths)"])
+    return explain_groups(model, from_profile, to_profile, groups, observable=observable,
+                          runs=runs, seed=seed, engine=engine, progress=progress)
 
 
 def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,

@@ -15,12 +15,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iadsim import __version__
+from iadsim.analysis.explain import ExplainError, Explanation
 from iadsim.analysis.summary import Estimate
-from iadsim.api import Interrupted, RunSummary, check, inert, load, parameters, simulate
+from iadsim.api import (
+    Interrupted,
+    RunSummary,
+    check,
+    explain,
+    inert,
+    load,
+    parameters,
+    simulate,
+)
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
-from iadsim.engine.results import TABLES
+from iadsim.engine.results import TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
+from iadsim.reports.figures import waterfall
 from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
@@ -122,6 +133,121 @@ def run_command(
         err.print(f"[yellow]interrupted:[/yellow] summary of the {summary.runs} replications "
                   "that finished")
         raise typer.Exit(130)
+
+
+@app.command("explain")
+def explain_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    from_profile: Annotated[str, typer.Option("--from", help="The profile to start from.")],
+    to_profile: Annotated[str, typer.Option("--to", help="The profile to explain.")],
+    observable: Annotated[str, typer.Option(help="What to apportion, e.g. leakers, "
+                                            "launches[guidance=radar].")] = "leakers",
+    groups_file: Annotated[Path | None, typer.Option(
+        "--groups", help="YAML: group name → list of parameter paths or globs; default: the "
+        "scenario's explanations.")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per "
+                                      "coalition (the same for all).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
+    DEFAULT_ENGINE,
+    figure: Annotated[Path | None, typer.Option(
+        help="Waterfall figure file (.png, .svg or .pdf); default: "
+        "explain-SCENARIO-FROM-TO.png here.")] = None,
+    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Apportion the difference between two profiles among the explanations (Shapley).
+
+    Each explanation's Shapley share, its effect alone, and the single fixes, on common random
+    numbers, with a waterfall figure."""
+    try:
+        check_engine(engine)
+        groups = _read_groups(groups_file) if groups_file else None
+    except ValueError as exc:
+        raise _fail(str(exc), 1) from None
+    model = _load(scenario, None, None)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=as_json) as bar:
+        task = bar.add_task(f"{model.name} · coalitions", total=None)
+        try:
+            result = explain(model, from_profile, to_profile, groups=groups,
+                             observable=observable, runs=runs, seed=seed, engine=engine,
+                             progress=lambda done, total: bar.update(task, completed=done,
+                                                                     total=total))
+        except KeyboardInterrupt:
+            raise _fail("interrupted: Shapley values need every coalition; nothing to "
+                        "report", 130) from None
+        except ScenarioError as exc:
+            raise _fail(exc, 1) from None
+        except (ExplainError, UnknownObservable) as exc:
+            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
+    path = None
+    if not no_figure:
+        path = figure or Path(f"explain-{model.name}-{from_profile}-{to_profile}.png")
+        waterfall(result, path)
+    if as_json:
+        sys.stdout.write(json.dumps({**result.to_dict(),
+                                     "figure": str(path) if path else None}) + "\n")
+        return
+    _print_explanation(result)
+    if path is not None:
+        err.print(f"wrote {escape(str(path))}")
+
+
+def _read_groups(path: Path) -> dict[str, list[str]]:
+    """A --groups file: a mapping of group name → list of paths."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"--groups {path}: cannot read: {exc}") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(p, str) for p in v) for v in data.values()):
+        raise ValueError(f"--groups {path}: expected a mapping of group name → list of "
+                         "parameter paths")
+    return {str(k): v for k, v in data.items()}
+
+
+def _print_explanation(e: Explanation) -> None:
+    out.print(f"[bold]{escape(e.scenario)}[/bold]: {escape(e.observable)} per run, from "
+              f"[bold]{escape(e.from_profile)}[/bold] {_est(e.from_value)} to "
+              f"[bold]{escape(e.to_profile)}[/bold] {_est(e.to_value)}: difference "
+              f"{_est(e.difference)} ({e.runs} runs each, seed {e.seed}, common random "
+              "numbers)")
+    table = Table(title="Shapley shares of the difference, and each explanation alone")
+    for col in ("explanation", "parameters", "Shapley share", "alone: from + this − from",
+                "single fix: to with this as in from − to"):
+        table.add_column(col, justify="left" if col == "explanation" else "right")
+    for g in e.groups:
+        table.add_row(escape(g.name), str(len(g.paths)), _est(g.shapley), _est(g.alone),
+                      _est(g.fix))
+    out.print(table)
+    total = sum(g.shapley.mean for g in e.groups)
+    out.print(f"efficiency: the shares sum to {total:.6g}; to − from = "
+              f"{e.difference.mean:.6g} (largest gap in one run: {e.efficiency_gap:.1e})")
+    if e.unchanged:
+        out.print(f"no parameter differs in: {', '.join(e.unchanged)} (share 0)")
+    links = Table(title="First broken links per run, by unit type")
+    links.add_column("unit type")
+    links.add_column("profile")
+    for link in LINKS:
+        links.add_column(link, justify="right")
+    for unit_type in next(iter(e.links.values())):
+        for profile, by_type in e.links.items():
+            links.add_row(escape(unit_type), escape(profile),
+                          *(f"{by_type[unit_type][link]:.2f}" for link in LINKS))
+    out.print(links)
+    deepest = Table(title="Deepest link of each unkilled threat, per run")
+    deepest.add_column("profile")
+    for link in LINKS:
+        deepest.add_column(link, justify="right")
+    for profile, by_link in e.deepest.items():
+        deepest.add_row(escape(profile), *(f"{by_link[link]:.2f}" for link in LINKS))
+    out.print(deepest)
+
+
+def _est(v: Estimate) -> str:
+    return f"{v.mean:.3g} [{v.ci_low:.3g}, {v.ci_high:.3g}]"
 
 
 @app.command()

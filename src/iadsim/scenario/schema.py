@@ -457,6 +457,11 @@ class Scenario(Strict):
         "a later entry wins for the units it selects. Units no entry selects engage every "
         "class first-come, first-served.")
     profiles: dict[str, Profile] = Field(default_factory=dict)
+    explanations: dict[str, list[str]] = Field(
+        default_factory=dict, description="Named groups of parameters for `iadsim explain`: "
+        "each a list of parameter paths, group paths or globs (fire_units.*.readiness."
+        "trained); the Shapley attribution apportions a difference between two profiles "
+        "among them.")
 
 
 Override.model_rebuild()

@@ -1,0 +1,267 @@
+"""Apportion the difference an observable makes between two profiles among named groups of
+parameters (the explanations): exact Shapley values over every coalition, and the
+one-at-a-time counterfactuals both ways.
+
+A coalition is a parameter point: its groups' parameters at the `to` profile, the others at
+`from`. Every coalition runs on the same replications (common random numbers), so each
+replication gives its own Shapley values, a fixed linear combination of its coalition outcomes;
+their means and intervals are taken over replications, and per replication the values sum
+exactly to the replication's `to − from` difference (efficiency).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from iadsim.engine import DEFAULT_ENGINE
+from iadsim.engine import run as run_engine
+from iadsim.engine.results import Estimate, Results
+from iadsim.model import Model
+from iadsim.params import ParameterSpace
+from iadsim.rules import LINKS
+from iadsim.tables import ParamTable
+
+MAX_EXACT_GROUPS = 12  # 4,096 coalitions
+_DURATION_PARTS = {"dist", "value", "mean", "low", "mode", "high", "median", "sigma"}
+
+
+class ExplainError(ValueError):
+    """Groups or profiles that cannot be explained, one line per problem."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class GroupEffect:
+    """One explanation's share of the difference, and what it does on its own."""
+
+    name: str
+    paths: tuple[str, ...]  # the parameters that differ between the profiles
+    shapley: Estimate  # its Shapley value
+    alone: Estimate  # `from` with only this group at `to`, minus `from`
+    fix: Estimate  # `to` with only this group back at `from`, minus `to` (the single fix)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "paths": list(self.paths),
+                "shapley": self.shapley.as_dict(), "alone": self.alone.as_dict(),
+                "fix": self.fix.as_dict()}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The Shapley values of the groups for one observable between two profiles."""
+
+    scenario: str
+    observable: str
+    from_profile: str
+    to_profile: str
+    runs: int
+    seed: int
+    engine: str
+    from_value: Estimate
+    to_value: Estimate
+    difference: Estimate  # to − from, paired over replications
+    groups: tuple[GroupEffect, ...]
+    unchanged: tuple[str, ...]  # declared groups none of whose parameters differ
+    efficiency_gap: float  # largest |Σ Shapley − (to − from)| over replications
+    links: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # profile → unit type → link → failed passages per run
+    deepest: dict[str, dict[str, float]] = field(default_factory=dict)
+    # profile → link → unkilled threats per run whose deepest link it is
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "observable": self.observable,
+                "from": self.from_profile, "to": self.to_profile, "runs": self.runs,
+                "seed": self.seed, "engine": self.engine,
+                "from_value": self.from_value.as_dict(), "to_value": self.to_value.as_dict(),
+                "difference": self.difference.as_dict(),
+                "shapley_sum": sum(g.shapley.mean for g in self.groups),
+                "efficiency_gap": self.efficiency_gap,
+                "groups": [g.to_dict() for g in self.groups], "unchanged": list(self.unchanged),
+                "first_broken_link_by_unit_type": self.links, "deepest_link": self.deepest}
+
+
+def explain(model: Model, from_profile: str, to_profile: str,
+            groups: Mapping[str, Sequence[str]], *, observable: str = "leakers",
+            runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE,
+            progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """Exact Shapley values of `groups` (name → parameter paths or patterns) for
+    `observable`, from profile `from_profile` to `to_profile`, on `runs` common replications;
+    `progress(done, total)` is told the coalitions run."""
+    space = model.space
+    start, end = _profile(space, from_profile), _profile(space, to_profile)
+    run_engine(model, 2, seed=seed, engine=engine, rows=False).observable(observable)  # a
+    # name the results cannot answer fails now, before any coalition runs
+    members, unchanged = assign(space, start.theta, end.theta, groups)
+    k = len(members)
+    if k > MAX_EXACT_GROUPS:
+        raise ExplainError([f"{k} groups differ between the profiles: the exact method takes "
+                            f"at most {MAX_EXACT_GROUPS} (4,096 coalitions)"])
+    slots = [np.array([space.by_path[p].slot for p in paths], dtype=np.int64)
+             for paths in members.values()]
+    K = 1 << k
+    points = np.repeat(start.theta[None, :], K, axis=0)
+    for mask in range(K):
+        for i in range(k):
+            if mask >> i & 1:
+                points[mask, slots[i]] = end.theta[slots[i]]
+    values, from_to = _run_coalitions(model, points, observable, runs, seed, engine, progress)
+    phi = shapley(values)
+    full = K - 1
+    effects = tuple(
+        GroupEffect(name, tuple(paths), Estimate.of(phi[i]),
+                    alone=Estimate.of(values[1 << i] - values[0]),
+                    fix=Estimate.of(values[full & ~(1 << i)] - values[full]))
+        for i, (name, paths) in enumerate(members.items()))
+    difference = values[full] - values[0]
+    gap = float(np.max(np.abs(phi.sum(axis=0) - difference))) if k else 0.0
+    labels = {from_profile: from_to[0], to_profile: from_to[1]}
+    return Explanation(
+        scenario=model.scenario.name, observable=observable, from_profile=from_profile,
+        to_profile=to_profile, runs=runs, seed=seed, engine=engine,
+        from_value=Estimate.of(values[0]), to_value=Estimate.of(values[full]),
+        difference=Estimate.of(difference), groups=effects, unchanged=tuple(unchanged),
+        efficiency_gap=gap,
+        links={name: _links_by_type(r) for name, r in labels.items()},
+        deepest={name: dict(zip(LINKS, r.deepest.mean(axis=0).tolist(), strict=True))
+                 for name, r in labels.items()})
+
+
+def shapley(values: np.ndarray) -> np.ndarray:
+    """Exact Shapley values (k, R) from a (2**k, R) array of coalition values (coalition =
+    bit mask of the players), per column."""
+    K = len(values)
+    k = K.bit_length() - 1
+    if 1 << k != K:
+        raise ValueError(f"expected 2**k coalitions, got {K}")
+    size = np.array([bin(m).count("1") for m in range(K)])
+    weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k)
+                       if s < k else 0.0 for s in range(k + 1)])
+    phi = np.zeros((k, values.shape[1]))
+    for i in range(k):
+        bit = 1 << i
+        without = np.array([m for m in range(K) if not m & bit], dtype=np.int64)
+        phi[i] = weight[size[without]] @ (values[without | bit] - values[without])
+    return phi
+
+
+def assign(space: ParameterSpace, start: np.ndarray, end: np.ndarray,
+           groups: Mapping[str, Sequence[str]]) -> tuple[dict[str, list[str]], list[str]]:
+    """The parameter paths that differ between two points, by group (a duration field's paths
+    go together), and the groups none of whose paths differ; ExplainError if a differing path
+    is in no group or in two, or a pattern names nothing."""
+    differ = [p.path for p in space.parameters
+              if not (start[p.slot] == end[p.slot] or
+                      (math.isnan(start[p.slot]) and math.isnan(end[p.slot])))]
+    fields: dict[str, list[str]] = {}
+    for path in differ:
+        fields.setdefault(_field(path), []).append(path)
+    every = [p.path for p in space.parameters]
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    unchanged: list[str] = []
+    for name, patterns in groups.items():
+        claimed = []
+        for pattern in patterns:
+            matched = _match(space, pattern, every)
+            if not matched:
+                problems.append(f"group {name!r}: {pattern!r} names no parameter")
+            claimed += [f for f in fields if any(_field(p) == f for p in matched)
+                        or f in matched]
+        for f in dict.fromkeys(claimed):
+            if f in owner and owner[f] != name:
+                problems.append(f"{f} is claimed by two groups: {owner[f]!r} and {name!r}")
+            owner.setdefault(f, name)
+        paths = [p for f in dict.fromkeys(claimed) if owner[f] == name for p in fields[f]]
+        if paths:
+            members[name] = paths
+        else:
+            unchanged.append(name)
+    left = [f for f in fields if f not in owner]
+    if left:
+        problems.append("differing between the profiles but in no group: " + ", ".join(left))
+    if problems:
+        raise ExplainError(problems)
+    return members, unchanged
+
+
+def _match(space: ParameterSpace, pattern: str, every: list[str]) -> list[str]:
+    """The parameter paths a pattern names: a path, a group path, a field (its sub-paths), or
+    a glob (`fire_units.*.readiness.trained`)."""
+    if any(ch in pattern for ch in "*?["):
+        return [p for p in every if fnmatch.fnmatchcase(p, pattern)
+                or fnmatch.fnmatchcase(p, pattern + ".*")]
+    try:
+        found = space.expand(pattern)
+    except ValueError:
+        return []
+    return [p for p in every if p in found or any(p.startswith(f + ".") for f in found)]
+
+
+def _field(path: str) -> str:
+    """A duration's sub-path as its field (`…decision_delay.mean` → `…decision_delay`)."""
+    head, _, tail = path.rpartition(".")
+    return head if tail in _DURATION_PARTS and head.rpartition(".")[2] in (
+        "decision_delay", "engagement_time") else path
+
+
+def _profile(space: ParameterSpace, name: str) -> Any:
+    if name != "base" and name not in space.scenario.profiles:
+        known = ", ".join(["base", *space.scenario.profiles])
+        raise ExplainError([f"no profile {name!r}; profiles: {known}"])
+    return space.profile(name)  # a profile with bad values raises ScenarioError
+
+
+def _run_coalitions(model: Model, points: np.ndarray, observable: str, runs: int, seed: int,
+                    engine: str, progress: Callable[[int, int], None] | None
+                    ) -> tuple[np.ndarray, tuple[Results, Results]]:
+    """(coalitions, runs) values of the observable, and the results of the first and last
+    coalitions (the two profiles), run a few coalitions at a time on the same replications."""
+    K = len(points)
+    replication = np.arange(runs, dtype=np.int64)
+    per_batch = max(1, 50_000 // max(runs, 1))
+    values = np.empty((K, runs))
+    ends: dict[int, Results] = {}
+    for lo in range(0, K, per_batch):
+        hi = min(K, lo + per_batch)
+        table = ParamTable(model.space, points, np.repeat(np.arange(lo, hi), runs),
+                           np.tile(replication, hi - lo))
+        results = run_engine(model, seed=seed, engine=engine, table=table, rows=False)
+        values[lo:hi] = results.observable(observable).reshape(hi - lo, runs)
+        for c in (0, K - 1):
+            if lo <= c < hi:
+                rows = (c - lo) * runs
+                ends[c] = _slice(results, rows, rows + runs)
+        if progress is not None:
+            progress(hi, K)
+    return values, (ends[0], ends[K - 1])
+
+
+def _slice(results: Results, lo: int, hi: int) -> Results:
+    """Rows lo … hi − 1 of results run without long tables."""
+    return replace(results, table=results.table.rows(lo, hi),
+                   unit_counts=results.unit_counts[lo:hi],
+                   flight_threats=results.flight_threats[lo:hi],
+                   flight_killed=results.flight_killed[lo:hi],
+                   unit_links=results.unit_links[lo:hi], deepest=results.deepest[lo:hi],
+                   destroyed=results.destroyed[lo:hi])
+
+
+def _links_by_type(results: Results) -> dict[str, dict[str, float]]:
+    """Failed passages per run by first broken link, for each unit type."""
+    types = results.info.unit_types
+    mean = results.unit_links.mean(axis=0)  # (units, links)
+    out: dict[str, dict[str, float]] = {}
+    for t in dict.fromkeys(types):
+        rows = mean[[i for i, u in enumerate(types) if u == t]].sum(axis=0)
+        out[t] = dict(zip(LINKS, rows.tolist(), strict=True))
+    return out

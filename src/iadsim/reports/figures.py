@@ -1,0 +1,50 @@
+"""Figures of analysis results, drawn with Matplotlib (Agg, no display) and written atomically:
+a figure is complete on disk or not there."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from iadsim.analysis.explain import Explanation
+
+
+def waterfall(explanation: Explanation, path: str | Path) -> Path:
+    """The Shapley values as a waterfall from the `from` profile's mean to the `to` profile's,
+    each bar with its 95% interval; the format follows the suffix (.png, .svg, .pdf)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    e = explanation
+    names = ["from: " + e.from_profile, *(g.name for g in e.groups), "to: " + e.to_profile]
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 4.5), layout="constrained")
+    level = e.from_value.mean
+    ax.bar(0, level, color="#777777")
+    for i, g in enumerate(e.groups, start=1):
+        v = g.shapley
+        ax.bar(i, v.mean, bottom=level, color="#c0392b" if v.mean >= 0 else "#2e86c1")
+        ax.errorbar(i, level + v.mean, yerr=[[v.mean - v.ci_low], [v.ci_high - v.mean]],
+                    color="black", capsize=3, linewidth=1)
+        ax.annotate(f"{v.mean:+.2f}", (i, level + max(v.mean, 0)), ha="center",
+                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        level += v.mean
+    ax.bar(len(names) - 1, e.to_value.mean, color="#777777")
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_ylabel(e.observable)
+    ax.set_title(f"{e.scenario}: {e.observable} from {e.from_profile} to {e.to_profile}, "
+                 f"Shapley shares ({e.runs} runs, seed {e.seed})", fontsize=10)
+    ax.axhline(0, color="black", linewidth=0.5)
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent or ".")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=150)
+        os.replace(tmp, target)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target
