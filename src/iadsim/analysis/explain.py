@@ -28,6 +28,7 @@ from iadsim.rules import LINKS
 from iadsim.tables import ParamTable
 
 MAX_EXACT_GROUPS = 12  # 4,096 coalitions
+_ROWS_PER_BATCH = 100_000  # rows run between progress reports
 _DURATION_PARTS = {"dist", "value", "mean", "low", "mode", "high", "median", "sigma"}
 
 
@@ -98,8 +99,13 @@ def explain(model: Model, from_profile: str, to_profile: str,
     `progress(done, total)` is told the coalitions run."""
     space = model.space
     start, end = _profile(space, from_profile), _profile(space, to_profile)
-    run_engine(model, 2, seed=seed, engine=engine, rows=False).observable(observable)  # a
-    # name the results cannot answer fails now, before any coalition runs
+    plan = None
+    if engine == "vectorized":  # built once, handed to every batch
+        from iadsim.engine.vectorized import Plan
+
+        plan = Plan(model.structure)
+    run_engine(model, 2, seed=seed, engine=engine, rows=False, plan=plan).observable(
+        observable)  # a name the results cannot answer fails now, before any coalition
     members, unchanged = assign(space, start.theta, end.theta, groups)
     k = len(members)
     if k > MAX_EXACT_GROUPS:
@@ -113,7 +119,8 @@ def explain(model: Model, from_profile: str, to_profile: str,
         for i in range(k):
             if mask >> i & 1:
                 points[mask, slots[i]] = end.theta[slots[i]]
-    values, from_to = _run_coalitions(model, points, observable, runs, seed, engine, progress)
+    values, from_to = _run_coalitions(model, points, observable, runs, seed, engine, plan,
+                                      progress)
     phi = shapley(values)
     full = K - 1
     effects = tuple(
@@ -222,20 +229,21 @@ def _profile(space: ParameterSpace, name: str) -> Any:
 
 
 def _run_coalitions(model: Model, points: np.ndarray, observable: str, runs: int, seed: int,
-                    engine: str, progress: Callable[[int, int], None] | None
+                    engine: str, plan: Any, progress: Callable[[int, int], None] | None
                     ) -> tuple[np.ndarray, tuple[Results, Results]]:
     """(coalitions, runs) values of the observable, and the results of the first and last
     coalitions (the two profiles), run a few coalitions at a time on the same replications."""
     K = len(points)
     replication = np.arange(runs, dtype=np.int64)
-    per_batch = max(1, 50_000 // max(runs, 1))
+    per_batch = max(1, _ROWS_PER_BATCH // max(runs, 1))
     values = np.empty((K, runs))
     ends: dict[int, Results] = {}
     for lo in range(0, K, per_batch):
         hi = min(K, lo + per_batch)
         table = ParamTable(model.space, points, np.repeat(np.arange(lo, hi), runs),
                            np.tile(replication, hi - lo))
-        results = run_engine(model, seed=seed, engine=engine, table=table, rows=False)
+        results = run_engine(model, seed=seed, engine=engine, table=table, rows=False,
+                             plan=plan)
         values[lo:hi] = results.observable(observable).reshape(hi - lo, runs)
         for c in (0, K - 1):
             if lo <= c < hi:

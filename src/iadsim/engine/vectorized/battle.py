@@ -106,11 +106,9 @@ def _per_row(values: np.ndarray, n: int) -> np.ndarray:
 
 def _candidates(block: Block) -> kernels.Candidates:
     static = block.plan.passages
-    entry = block.windows.lo  # (B, P)
-    order = np.lexsort((np.broadcast_to(block.p_threat, entry.shape), entry), axis=-1)
     return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
                               block.p_threat, static["envelope"][block.p_static],
-                              static["priority"][block.p_static], order.astype(np.int64))
+                              static["priority"][block.p_static], block.windows.lo)
 
 
 def _rank(rows: np.ndarray) -> np.ndarray:

@@ -13,7 +13,8 @@ once per passage. Randomness is addressed
 (counter_rng.uniform_at), so the order in which replications are played does not matter.
 
 Events at the same time are played in the order (engageable since, time of joining the queue,
-unit, passage); of two kills resolving at the same time, the one played first is credited.
+envelope entry, threat, unit); of two kills resolving at the same time, the one played first is
+credited.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class Candidates(NamedTuple):
     envelope: np.ndarray  # (P,) int64: the envelope interval's number (an address word)
     rank: np.ndarray  # (P,) int64: the unit's priority for the threat's class (0 first; −1:
     # held fire, never a candidate)
-    order: np.ndarray  # (B, P) int64: the passages by envelope entry, then threat: the order
-    # in which equal candidates are served (in the reference: the order its processes start)
+    entry: np.ndarray  # (B, P) float: envelope entry, which (then the threat) orders equal
+    # candidates, as the reference starts its processes
 
 
 class Threats(NamedTuple):
@@ -119,6 +120,7 @@ class Queue(NamedTuple):
     ready_from: np.ndarray  # (P,) float: engageable since
     queued: np.ndarray  # (P,) int64: tick at which it joined the queue
     rank: np.ndarray  # (P,) int64: its priority (fire doctrine)
+    entry: np.ndarray  # (P,) float: its passage's envelope entry
 
 
 class Replication(NamedTuple):
@@ -151,6 +153,19 @@ def _interp(x, xp, fp):
         if math.isnan(y) and fp[j] == fp[j + 1]:
             y = fp[j]
     return y
+
+
+@numba.njit(cache=True, inline="always")
+def _earlier(q, c, h):
+    """Whether candidate c comes before h first-come, first-served: engageable since, time of
+    joining the queue, envelope entry, threat."""
+    if q.ready_from[c] != q.ready_from[h]:
+        return q.ready_from[c] < q.ready_from[h]
+    if q.queued[c] != q.queued[h]:
+        return q.queued[c] < q.queued[h]
+    if q.entry[c] != q.entry[h]:
+        return q.entry[c] < q.entry[h]
+    return q.threat[c] < q.threat[h]
 
 
 @numba.njit(cache=True)
@@ -186,8 +201,7 @@ def _settle(u, q, r, tick):
         if q.live[c]:  # the first-come, first-served head
             if head >= 0 and q.rank[c] != q.rank[head]:
                 ranked = True
-            if head < 0 or q.ready_from[c] < q.ready_from[head] or (
-                    q.ready_from[c] == q.ready_from[head] and q.queued[c] < q.queued[head]):
+            if head < 0 or _earlier(q, c, head):
                 head = c
     if not ranked or head < 0:  # one priority among the live: first come, first served
         return head, tick + steps + 1
@@ -195,10 +209,8 @@ def _settle(u, q, r, tick):
     head = -1
     for c in range(q.first[u], q.first[u + 1]):
         if q.live[c] and q.ready_from[c] <= serve and (
-                head < 0 or q.rank[c] < q.rank[head] or (q.rank[c] == q.rank[head] and (
-                    q.ready_from[c] < q.ready_from[head] or (
-                        q.ready_from[c] == q.ready_from[head] and
-                        q.queued[c] < q.queued[head])))):
+                head < 0 or q.rank[c] < q.rank[head] or (
+                    q.rank[c] == q.rank[head] and _earlier(q, c, head))):
             head = c
     return head, tick + steps + 1
 
@@ -214,7 +226,7 @@ def play_block(keys, cand, threats, units, out):
     # scratch, reused by every replication: candidates (at most P), grouped by unit
     q = Queue(np.empty(U + 1, np.int64), np.empty(P, np.int64), np.empty(P, np.int64),
               np.empty(P, np.bool_), np.empty(P, np.int64), np.empty(P), np.empty(P, np.int64),
-              np.empty(P, np.int64))
+              np.empty(P, np.int64), np.empty(P))
     fill = np.empty(U, np.int64)
     free_at, next_free = np.empty((U, cmax)), np.empty(U)
     missiles, head = np.empty(U, np.int64), np.empty(U, np.int64)
@@ -224,7 +236,7 @@ def play_block(keys, cand, threats, units, out):
         n_engaged_b, kill_b, channels_b = out.n_engaged[b], out.kill_time[b], units.channels[b]
         r = Replication(lo_b, hi_b, next_free, missiles, units.sls[b], n_engaged_b, kill_b)
         # the candidates: passages with a window that the doctrine engages, grouped by unit
-        # (by envelope entry, then threat)
+        # (in passage order)
         q.first[:] = 0
         for p in range(P):
             if lo_b[p, 0] < INF and cand.rank[p] >= 0:
@@ -232,13 +244,13 @@ def play_block(keys, cand, threats, units, out):
         for u in range(U):
             q.first[u + 1] += q.first[u]
             fill[u] = q.first[u]
-        for i in range(P):
-            p = cand.order[b, i]
+        for p in range(P):
             if lo_b[p, 0] < INF and cand.rank[p] >= 0:
                 c = fill[cand.unit[p]]
                 fill[cand.unit[p]] += 1
                 q.passage[c], q.threat[c], q.ready_from[c] = p, cand.threat[p], lo_b[p, 0]
                 q.live[c], q.window[c], q.queued[c], q.rank[c] = True, 0, 0, cand.rank[p]
+                q.entry[c] = cand.entry[b, p]
         for u in range(U):
             free_at[u, :] = INF
             free_at[u, :channels_b[u]] = -INF
@@ -260,10 +272,8 @@ def play_block(keys, cand, threats, units, out):
                 if h < 0:
                     continue
                 start = max(q.ready_from[h], next_free[u])
-                if best < 0 or start < best_start or (start == best_start and (
-                        q.ready_from[h] < q.ready_from[best] or (
-                            q.ready_from[h] == q.ready_from[best] and
-                            q.queued[h] < q.queued[best]))):
+                if best < 0 or start < best_start or (start == best_start and
+                                                        _earlier(q, h, best)):
                     best, best_start = h, start
             if best < 0:
                 break
