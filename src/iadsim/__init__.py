@@ -8,6 +8,7 @@ The Python API (README, "Python API"): `load` a scenario at a profile, list its 
 from iadsim.api import (
     Interrupted,
     RunSummary,
+    compare,
     design,
     evaluate,
     explain,
@@ -28,6 +29,6 @@ from iadsim.tables import ParamTable
 __version__ = "0.1.0"
 
 __all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
-           "RunSummary", "ScenarioError", "compile_scenario", "design", "evaluate", "explain",
-           "inert",
-           "load", "load_scenario", "parameters", "problem", "run", "simulate", "table"]
+           "RunSummary", "ScenarioError", "compare", "compile_scenario", "design", "evaluate",
+           "explain", "inert", "load", "load_scenario", "parameters", "problem", "run",
+           "simulate", "table"]

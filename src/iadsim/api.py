@@ -17,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.compare import Comparison
+from iadsim.analysis.compare import compare as compare_profiles
 from iadsim.analysis.explain import ExplainError, Explanation
 from iadsim.analysis.explain import explain as explain_groups
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import structure_values
 from iadsim.engine import DEFAULT_ENGINE, check_engine
 from iadsim.engine import run as run_engine
-from iadsim.engine.results import Results, RunInfo, run_info
+from iadsim.engine.results import DEFAULT_OBSERVABLES, Results, RunInfo, run_info
 from iadsim.inert import Inert, inert_parameters
 from iadsim.model import Model, compile_scenario
 from iadsim.params import ParameterSpace
@@ -74,6 +76,14 @@ def explain(model: Model, from_profile: str, to_profile: str, *,
                                 "(name → parameter paths)"])
     return explain_groups(model, from_profile, to_profile, groups, observable=observable,
                           runs=runs, seed=seed, engine=engine, progress=progress)
+
+
+def compare(model: Model, profiles: Sequence[str], *,
+            observables: Sequence[str] = DEFAULT_OBSERVABLES, runs: int = 2000, seed: int = 0,
+            engine: str = DEFAULT_ENGINE) -> Comparison:
+    """Profiles side by side on the same replications (common random numbers): each
+    observable's mean under each, and its paired difference from the first profile."""
+    return compare_profiles(model, profiles, observables, runs=runs, seed=seed, engine=engine)
 
 
 def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,

@@ -15,12 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iadsim import __version__
+from iadsim.analysis.compare import CompareError
 from iadsim.analysis.explain import ExplainError, Explanation
 from iadsim.analysis.summary import Estimate
 from iadsim.api import (
     Interrupted,
     RunSummary,
     check,
+    compare,
     explain,
     inert,
     load,
@@ -28,7 +30,7 @@ from iadsim.api import (
     simulate,
 )
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
-from iadsim.engine.results import TABLES, UnknownObservable
+from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
 from iadsim.reports.figures import waterfall
@@ -248,6 +250,66 @@ def _print_explanation(e: Explanation) -> None:
 
 def _est(v: Estimate) -> str:
     return f"{v.mean:.3g} [{v.ci_low:.3g}, {v.ci_high:.3g}]"
+
+
+@app.command("compare")
+def compare_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    profiles: Annotated[str, typer.Option(
+        "--profiles", help="Comma-separated profiles; differences are from the first, e.g. "
+        "reported,ai-command,electronic-attack.")],
+    observables: Annotated[list[str] | None, typer.Option(
+        "--observable", "-o", help="An observable to compare (repeat for several); default: "
+        "the run summary's.")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per profile "
+                                      "(the same for all).")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
+    DEFAULT_ENGINE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Compare profiles side by side, with paired differences under common random numbers."""
+    try:
+        check_engine(engine)
+    except ValueError as exc:
+        raise _fail(str(exc), 1) from None
+    model = _load(scenario, None, None)
+    names = [p.strip() for p in profiles.split(",") if p.strip()]
+    with err.status(f"running {len(names)} profiles × {runs} replications", spinner="dots") \
+            if not as_json else _quiet():
+        try:
+            result = compare(model, names, observables=observables or DEFAULT_OBSERVABLES,
+                             runs=runs, seed=seed, engine=engine)
+        except ScenarioError as exc:
+            raise _fail(exc, 1) from None
+        except (CompareError, UnknownObservable) as exc:
+            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        return
+    base = result.profiles[0]
+    table = Table(title=f"{escape(result.scenario)}: means per run ({result.runs} runs, seed "
+                  f"{result.seed}); Δ: paired difference from {escape(base)}, 95% interval")
+    table.add_column("observable")
+    table.add_column(escape(base), justify="right")
+    for p in result.profiles[1:]:
+        table.add_column(escape(p), justify="right")
+        table.add_column(f"Δ {escape(p)}", justify="right")
+    for o in result.observables:
+        cells = [f"{result.values[o][base].mean:.3g}"]
+        for p in result.profiles[1:]:
+            d = result.differences[o][p]
+            cells += [f"{result.values[o][p].mean:.3g}", _est(d)]
+        table.add_row(escape(o), *cells)
+    out.print(table)
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 @app.command()
