@@ -17,6 +17,7 @@ from iadsim.api import (
     parameters,
     problem,
     run,
+    sensitivity,
     simulate,
     table,
 )
@@ -31,4 +32,4 @@ __version__ = "0.1.0"
 __all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
            "RunSummary", "ScenarioError", "compare", "compile_scenario", "design", "evaluate",
            "explain", "inert", "load", "load_scenario", "parameters", "problem", "run",
-           "simulate", "table"]
+           "sensitivity", "simulate", "table"]

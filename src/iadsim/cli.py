@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -17,6 +17,7 @@ from rich.table import Table
 from iadsim import __version__
 from iadsim.analysis.compare import CompareError
 from iadsim.analysis.explain import ExplainError, Explanation
+from iadsim.analysis.sensitivity import SensitivityError
 from iadsim.analysis.summary import Estimate
 from iadsim.api import (
     Interrupted,
@@ -27,13 +28,14 @@ from iadsim.api import (
     inert,
     load,
     parameters,
+    sensitivity,
     simulate,
 )
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
-from iadsim.reports.figures import waterfall
+from iadsim.reports.figures import index_bars, waterfall
 from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
@@ -302,6 +304,84 @@ def compare_command(
             cells += [f"{result.values[o][p].mean:.3g}", _est(d)]
         table.add_row(escape(o), *cells)
     out.print(table)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    params_file: Annotated[Path, typer.Option(
+        "--params", help="YAML: parameter path (or group path, or a unit's …pk) → "
+        "[low, high].")],
+    method: Annotated[str, typer.Option(help="sobol (S1, ST) or morris (μ*, σ).")] = "sobol",
+    observable: Annotated[str, typer.Option(help="The observable to analyse.")] = "leakers",
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", help="The point the other parameters keep.")] = None,
+    samples: Annotated[int, typer.Option(
+        min=2, help="SALib's N: base samples (sobol) or trajectories (morris).")] = 256,
+    runs_per_point: Annotated[int, typer.Option(
+        "--runs-per-point", min=1, help="Replications averaged at each sample point.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
+    DEFAULT_ENGINE,
+    figure: Annotated[Path | None, typer.Option(
+        help="Bar figure file (.png, .svg or .pdf); default: "
+        "sensitivity-SCENARIO-METHOD.png here.")] = None,
+    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Rank parameters by influence (SALib Sobol or Morris), against a noise floor."""
+    try:
+        check_engine(engine)
+        ranges = _read_mapping(params_file, "--params", "parameter path → [low, high]")
+    except ValueError as exc:
+        raise _fail(str(exc), 1) from None
+    model = _load(scenario, profile, None)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=as_json) as bar:
+        task = bar.add_task(f"{model.name} · sample points", total=None)
+        try:
+            result = sensitivity(model, ranges, method=method, observable=observable,
+                                 samples=samples, runs_per_point=runs_per_point, seed=seed,
+                                 engine=engine, progress=lambda done, total: bar.update(
+                                     task, completed=done, total=total))
+        except KeyboardInterrupt:
+            raise _fail("interrupted: the indices need every sample point; nothing to "
+                        "report", 130) from None
+        except (SensitivityError, UnknownObservable) as exc:
+            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
+    path = None
+    if not no_figure:
+        path = figure or Path(f"sensitivity-{model.name}-{method}.png")
+        index_bars(result, path)
+    if as_json:
+        sys.stdout.write(json.dumps({**result.to_dict(),
+                                     "figure": str(path) if path else None}) + "\n")
+        return
+    keys = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else \
+        ["mu_star", "mu_star_conf", "sigma"]
+    table = Table(title=f"{escape(result.scenario)} ({escape(result.profile)}): {method} "
+                  f"indices of {escape(observable)}, {result.points} points × "
+                  f"{result.runs_per_point} runs; the last row is the noise floor")
+    table.add_column("parameter")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for i, name in enumerate(result.names):
+        table.add_row(escape(name), *(f"{result.indices[k][i]:.3f}" for k in keys))
+    out.print(table)
+    if path is not None:
+        err.print(f"wrote {escape(str(path))}")
+
+
+def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
+    """A YAML file holding one mapping."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{option} {path}: cannot read: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{option} {path}: expected a mapping of {what}")
+    return {str(k): v for k, v in data.items()}
 
 
 class _quiet:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from iadsim.analysis.explain import Explanation
+from iadsim.analysis.sensitivity import Sensitivity
 
 
 def waterfall(explanation: Explanation, path: str | Path) -> Path:
@@ -37,6 +39,13 @@ def waterfall(explanation: Explanation, path: str | Path) -> Path:
     ax.set_title(f"{e.scenario}: {e.observable} from {e.from_profile} to {e.to_profile}, "
                  f"Shapley shares ({e.runs} runs, seed {e.seed})", fontsize=10)
     ax.axhline(0, color="black", linewidth=0.5)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    """Write the figure atomically (the format follows the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
     target = Path(path)
     fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent or ".")
     os.close(fd)
@@ -48,3 +57,31 @@ def waterfall(explanation: Explanation, path: str | Path) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return target
+
+
+def index_bars(result: Sensitivity, path: str | Path) -> Path:
+    """The sensitivity indices as bars with their intervals, the noise floor (the dummy's
+    index) drawn as a line: bars below it are not influence."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = result
+    keys = (("S1", "S1_conf"), ("ST", "ST_conf")) if r.method == "sobol" else \
+        (("mu_star", "mu_star_conf"),)
+    names = list(r.names[:-1])
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 3, 4.5), layout="constrained")
+    width = 0.8 / len(keys)
+    for k, (key, conf) in enumerate(keys):
+        xs = [i + (k - (len(keys) - 1) / 2) * width for i in range(len(names))]
+        ax.bar(xs, r.indices[key][:-1], width, yerr=r.indices[conf][:-1], capsize=3,
+               label=key)
+        ax.axhline(r.indices[key][-1], color=f"C{k}", linestyle="--", linewidth=1,
+                   label=f"{key} noise floor")
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(r.observable)
+    ax.set_title(f"{r.scenario} ({r.profile}): {r.method} indices of {r.observable}, "
+                 f"{r.points} points × {r.runs_per_point} runs", fontsize=10)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
