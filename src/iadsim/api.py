@@ -67,17 +67,20 @@ def inert(model: Model) -> list[Inert]:
 def explain(model: Model, from_profile: str, to_profile: str, *,
             groups: Mapping[str, Sequence[str]] | None = None, observable: str = "leakers",
             runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE,
-            progress: Callable[[int, int], None] | None = None) -> Explanation:
+            progress: Callable[[int, int], None] | None = None,
+            sampled: int | None = None) -> Explanation:
     """Which explanation cost the defence how much: exact Shapley values of the parameter
     groups (default: the scenario's `explanations`) for `observable` between two profiles, on
-    common replications, with each group's effect alone and its single fix."""
+    common replications, with each group's effect alone and its single fix; `sampled`:
+    estimate them from that many random orders of the groups instead (for more than 12)."""
     if groups is None:
         groups = model.scenario.explanations
         if not groups:
             raise ExplainError([f"{model.scenario.name} declares no explanations: give groups "
                                 "(name → parameter paths)"])
     return explain_groups(model, from_profile, to_profile, groups, observable=observable,
-                          runs=runs, seed=seed, engine=engine, progress=progress)
+                          runs=runs, seed=seed, engine=engine, progress=progress,
+                          sampled=sampled)
 
 
 def compare(model: Model, profiles: Sequence[str], *,

@@ -158,6 +158,10 @@ def explain_command(
         help="Waterfall figure file (.png, .svg or .pdf); default: "
         "explain-SCENARIO-FROM-TO.png here.")] = None,
     no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    sampled: Annotated[int | None, typer.Option(
+        "--sampled", min=2, help="Estimate the shares from this many random orders of the "
+        "groups (permutation sampling) instead of every coalition; needed beyond 12 "
+        "groups.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Apportion the difference between two profiles among the explanations (Shapley).
@@ -177,6 +181,7 @@ def explain_command(
         try:
             result = explain(model, from_profile, to_profile, groups=groups,
                              observable=observable, runs=runs, seed=seed, engine=engine,
+                             sampled=sampled,
                              progress=lambda done, total: bar.update(task, completed=done,
                                                                      total=total))
         except KeyboardInterrupt:
@@ -218,7 +223,8 @@ def _print_explanation(e: Explanation) -> None:
               f"[bold]{escape(e.to_profile)}[/bold] {_est(e.to_value)}: difference "
               f"{_est(e.difference)} ({e.runs} runs each, seed {e.seed}, common random "
               "numbers)")
-    table = Table(title="Shapley shares of the difference, and each explanation alone")
+    table = Table(title=f"Shapley shares of the difference ({e.method}), and each explanation "
+                  "alone")
     for col in ("explanation", "parameters", "Shapley share", "alone: from + this − from",
                 "single fix: to with this as in from − to"):
         table.add_column(col, justify="left" if col == "explanation" else "right")

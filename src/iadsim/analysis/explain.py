@@ -73,6 +73,7 @@ class Explanation:
     groups: tuple[GroupEffect, ...]
     unchanged: tuple[str, ...]  # declared groups none of whose parameters differ
     efficiency_gap: float  # largest |Σ Shapley − (to − from)| over replications
+    method: str = "exact"  # or "sampled (M permutations)"
     links: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     # profile → unit type → link → failed passages per run
     deepest: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -85,7 +86,7 @@ class Explanation:
                 "from_value": self.from_value.as_dict(), "to_value": self.to_value.as_dict(),
                 "difference": self.difference.as_dict(),
                 "shapley_sum": sum(g.shapley.mean for g in self.groups),
-                "efficiency_gap": self.efficiency_gap,
+                "efficiency_gap": self.efficiency_gap, "method": self.method,
                 "groups": [g.to_dict() for g in self.groups], "unchanged": list(self.unchanged),
                 "first_broken_link_by_unit_type": self.links, "deepest_link": self.deepest}
 
@@ -93,10 +94,12 @@ class Explanation:
 def explain(model: Model, from_profile: str, to_profile: str,
             groups: Mapping[str, Sequence[str]], *, observable: str = "leakers",
             runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE,
-            progress: Callable[[int, int], None] | None = None) -> Explanation:
+            progress: Callable[[int, int], None] | None = None,
+            sampled: int | None = None) -> Explanation:
     """Exact Shapley values of `groups` (name → parameter paths or patterns) for
-    `observable`, from profile `from_profile` to `to_profile`, on `runs` common replications;
-    `progress(done, total)` is told the coalitions run."""
+    `observable`, from profile `from_profile` to `to_profile`, on `runs` common replications
+    (or, with `sampled`, estimated from that many random orders of the groups, each share's
+    interval over the orders); `progress(done, total)` is told the coalitions run."""
     space = model.space
     start, end = _profile(space, from_profile), _profile(space, to_profile)
     plan = None
@@ -108,38 +111,70 @@ def explain(model: Model, from_profile: str, to_profile: str,
         observable)  # a name the results cannot answer fails now, before any coalition
     members, unchanged = assign(space, start.theta, end.theta, groups)
     k = len(members)
-    if k > MAX_EXACT_GROUPS:
+    if k > MAX_EXACT_GROUPS and not sampled:
         raise ExplainError([f"{k} groups differ between the profiles: the exact method takes "
-                            f"at most {MAX_EXACT_GROUPS} (4,096 coalitions)"])
+                            f"at most {MAX_EXACT_GROUPS} (4,096 coalitions); sample "
+                            "permutations instead (--sampled N)"])
     slots = [np.array([space.by_path[p].slot for p in paths], dtype=np.int64)
              for paths in members.values()]
-    K = 1 << k
-    points = np.repeat(start.theta[None, :], K, axis=0)
-    for mask in range(K):
+    full = (1 << k) - 1
+    orders = np.random.default_rng(seed).permuted(
+        np.tile(np.arange(k), (sampled or 0, 1)), axis=1) if sampled else None
+    masks = _masks(k, orders)  # ∅ first, every group alone and every single fix, N last
+    row = {m: r for r, m in enumerate(masks)}
+    points = np.repeat(start.theta[None, :], len(masks), axis=0)
+    for r, mask in enumerate(masks):
         for i in range(k):
             if mask >> i & 1:
-                points[mask, slots[i]] = end.theta[slots[i]]
+                points[r, slots[i]] = end.theta[slots[i]]
     values, from_to = _run_coalitions(model, points, observable, runs, seed, engine, plan,
                                       progress)
-    phi = shapley(values)
-    full = K - 1
+    if orders is None:
+        shares = [Estimate.of(phi) for phi in shapley(values)]
+        phi_sum = shapley(values).sum(axis=0)
+    else:  # one estimate per permutation: its marginal contributions, averaged over runs
+        marginal = np.zeros((k, len(orders), runs))
+        for n, order in enumerate(orders):
+            mask = 0
+            for i in order:
+                marginal[i, n] = values[row[mask | 1 << i]] - values[row[mask]]
+                mask |= 1 << i
+        shares = [Estimate.of(m.mean(axis=1)) for m in marginal]
+        phi_sum = marginal.mean(axis=1).sum(axis=0)
+    base, top = values[row[0]], values[row[full]]
     effects = tuple(
-        GroupEffect(name, tuple(paths), Estimate.of(phi[i]),
-                    alone=Estimate.of(values[1 << i] - values[0]),
-                    fix=Estimate.of(values[full & ~(1 << i)] - values[full]))
+        GroupEffect(name, tuple(paths), shares[i],
+                    alone=Estimate.of(values[row[1 << i]] - base),
+                    fix=Estimate.of(values[row[full & ~(1 << i)]] - top))
         for i, (name, paths) in enumerate(members.items()))
-    difference = values[full] - values[0]
-    gap = float(np.max(np.abs(phi.sum(axis=0) - difference))) if k else 0.0
+    difference = top - base
+    gap = float(np.max(np.abs(phi_sum - difference))) if k else 0.0
     labels = {from_profile: from_to[0], to_profile: from_to[1]}
     return Explanation(
         scenario=model.scenario.name, observable=observable, from_profile=from_profile,
         to_profile=to_profile, runs=runs, seed=seed, engine=engine,
-        from_value=Estimate.of(values[0]), to_value=Estimate.of(values[full]),
+        from_value=Estimate.of(base), to_value=Estimate.of(top),
         difference=Estimate.of(difference), groups=effects, unchanged=tuple(unchanged),
         efficiency_gap=gap,
+        method=f"sampled ({sampled} permutations)" if sampled else "exact",
         links={name: _links_by_type(r) for name, r in labels.items()},
         deepest={name: dict(zip(LINKS, r.deepest.mean(axis=0).tolist(), strict=True))
                  for name, r in labels.items()})
+
+
+def _masks(k: int, orders: np.ndarray | None) -> list[int]:
+    """The coalitions to run: all 2**k, or those the sampled orders pass through plus each
+    group alone and each single fix; ∅ first and the grand coalition last."""
+    full = (1 << k) - 1
+    if orders is None:
+        return list(range(full + 1))
+    needed = {0, full, *(1 << i for i in range(k)), *(full & ~(1 << i) for i in range(k))}
+    for order in orders:
+        mask = 0
+        for i in order:
+            mask |= 1 << int(i)
+            needed.add(mask)
+    return [0, *sorted(needed - {0, full}), full] if k else [0]
 
 
 def shapley(values: np.ndarray) -> np.ndarray:
