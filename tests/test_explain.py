@@ -71,6 +71,9 @@ def test_independent_parts_get_their_own_effect_and_an_idle_group_gets_zero():
         assert g.fix.mean == pytest.approx(-g.alone.mean, abs=1e-12)
         assert g.shapley.mean > 4 * g.shapley.se  # the part does matter
     assert by["idle"].shapley.mean == 0 and by["idle"].alone.mean == 0
+    table = e.to_arrow()
+    assert table.column("group").to_pylist() == ["a", "b", "idle"]
+    assert table.column("shapley_mean").to_pylist() == [g.shapley.mean for g in e.groups]
     assert sum(g.shapley.mean for g in e.groups) == pytest.approx(e.difference.mean, abs=1e-9)
 
 

@@ -90,6 +90,19 @@ class Explanation:
                 "groups": [g.to_dict() for g in self.groups], "unchanged": list(self.unchanged),
                 "first_broken_link_by_unit_type": self.links, "deepest_link": self.deepest}
 
+    def to_arrow(self) -> Any:
+        """One row per group: its Shapley share, its effect alone and its single fix, each
+        with a 95% interval."""
+        import pyarrow as pa
+
+        columns: dict[str, list[Any]] = {"group": [g.name for g in self.groups],
+                                         "parameters": [len(g.paths) for g in self.groups]}
+        for what in ("shapley", "alone", "fix"):
+            for part in ("mean", "ci_low", "ci_high"):
+                columns[f"{what}_{part}"] = [getattr(getattr(g, what), part)
+                                             for g in self.groups]
+        return pa.table(columns)
+
 
 def explain(model: Model, from_profile: str, to_profile: str,
             groups: Mapping[str, Sequence[str]], *, observable: str = "leakers",
