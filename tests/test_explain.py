@@ -171,3 +171,23 @@ def test_cli_explain_bad_input_is_one_line_and_exit_1(args, message, tmp_path):
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_an_interrupted_explanation_keeps_the_profiles_it_ran(monkeypatch):
+    """The two profiles run first: stopped after that batch, their means and difference are
+    reported (the same numbers the finished analysis gives), with how many coalitions ran."""
+    from iadsim.analysis import explain as module
+
+    monkeypatch.setattr(module, "_ROWS_PER_BATCH", 2 * 100)  # two coalitions a batch
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(module.ExplainInterrupted) as info:
+        iadsim.explain(model(), "base", "degraded", groups=GROUPS, runs=100, seed=3,
+                       progress=stop)
+    assert (info.value.done, info.value.total) == (2, 8)
+    start, end, difference = info.value.profiles
+    finished = iadsim.explain(model(), "base", "degraded", groups=GROUPS, runs=100, seed=3)
+    assert start.mean == finished.from_value.mean and end.mean == finished.to_value.mean
+    assert difference.mean == pytest.approx(finished.difference.mean, abs=1e-12)

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from iadsim import __version__
 from iadsim.analysis.compare import CompareError
-from iadsim.analysis.explain import ExplainError, Explanation
+from iadsim.analysis.explain import ExplainError, ExplainInterrupted, Explanation
 from iadsim.analysis.sensitivity import SensitivityError
 from iadsim.analysis.summary import Estimate
 from iadsim.api import (
@@ -184,9 +184,15 @@ def explain_command(
                              sampled=sampled,
                              progress=lambda done, total: bar.update(task, completed=done,
                                                                      total=total))
-        except KeyboardInterrupt:
-            raise _fail("interrupted: Shapley values need every coalition; nothing to "
-                        "report", 130) from None
+        except ExplainInterrupted as stop:
+            bar.stop()
+            if stop.profiles is not None:
+                start, end, difference = stop.profiles
+                out.print(f"{escape(model.name)}: {escape(observable)} per run, "
+                          f"{escape(from_profile)} {_est(start)}, {escape(to_profile)} "
+                          f"{_est(end)}: difference {_est(difference)} ({runs} runs each)")
+            raise _fail(f"interrupted after {stop.done} of {stop.total} coalitions: the "
+                        "Shapley shares need every coalition", 130) from None
         except ScenarioError as exc:
             raise _fail(exc, 1) from None
         except (ExplainError, UnknownObservable) as exc:

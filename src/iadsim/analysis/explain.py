@@ -280,26 +280,47 @@ def _run_coalitions(model: Model, points: np.ndarray, observable: str, runs: int
                     engine: str, plan: Any, progress: Callable[[int, int], None] | None
                     ) -> tuple[np.ndarray, tuple[Results, Results]]:
     """(coalitions, runs) values of the observable, and the results of the first and last
-    coalitions (the two profiles), run a few coalitions at a time on the same replications."""
+    coalitions (the two profiles), run a few coalitions at a time on the same replications:
+    the two profiles first, so that an interrupt (ExplainInterrupted) still reports them."""
     K = len(points)
     replication = np.arange(runs, dtype=np.int64)
-    per_batch = max(1, _ROWS_PER_BATCH // max(runs, 1))
+    per_batch = max(2, _ROWS_PER_BATCH // max(runs, 1))
+    order = np.array([0, K - 1, *range(1, K - 1)] if K > 1 else [0], dtype=np.int64)
     values = np.empty((K, runs))
     ends: dict[int, Results] = {}
-    for lo in range(0, K, per_batch):
-        hi = min(K, lo + per_batch)
-        table = ParamTable(model.space, points, np.repeat(np.arange(lo, hi), runs),
-                           np.tile(replication, hi - lo))
-        results = run_engine(model, seed=seed, engine=engine, table=table, rows=False,
-                             plan=plan)
-        values[lo:hi] = results.observable(observable).reshape(hi - lo, runs)
-        for c in (0, K - 1):
-            if lo <= c < hi:
-                rows = (c - lo) * runs
-                ends[c] = _slice(results, rows, rows + runs)
-        if progress is not None:
-            progress(hi, K)
+    done = 0
+    try:
+        for lo in range(0, K, per_batch):
+            rows = order[lo:lo + per_batch]
+            table = ParamTable(model.space, points, np.repeat(rows, runs),
+                               np.tile(replication, len(rows)))
+            results = run_engine(model, seed=seed, engine=engine, table=table, rows=False,
+                                 plan=plan)
+            values[rows] = results.observable(observable).reshape(len(rows), runs)
+            for c in (0, K - 1):
+                if c in rows:
+                    at = int(np.flatnonzero(rows == c)[0]) * runs
+                    ends[c] = _slice(results, at, at + runs)
+            done += len(rows)
+            if progress is not None:
+                progress(done, K)
+    except KeyboardInterrupt:
+        profiles = None
+        if 0 in ends and K - 1 in ends:
+            profiles = (Estimate.of(values[0]), Estimate.of(values[K - 1]),
+                        Estimate.of(values[K - 1] - values[0]))
+        raise ExplainInterrupted(done, K, profiles) from None
     return values, (ends[0], ends[K - 1])
+
+
+class ExplainInterrupted(Exception):
+    """An explanation stopped before every coalition ran: how many did, and, once the two
+    profiles have run, their means and paired difference."""
+
+    def __init__(self, done: int, total: int,
+                 profiles: tuple[Estimate, Estimate, Estimate] | None):
+        self.done, self.total, self.profiles = done, total, profiles
+        super().__init__(f"interrupted after {done} of {total} coalitions")
 
 
 def _slice(results: Results, lo: int, hi: int) -> Results:
