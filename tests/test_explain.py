@@ -102,6 +102,10 @@ def test_caracas_shares_sum_to_the_plain_runs_difference():
              .observable("leakers").mean() for p in ("full", "reported")}
     total = sum(g.shapley.mean for g in e.groups)
     assert total == pytest.approx(plain["reported"] - plain["full"], abs=1e-9)
+    streamed = {p: iadsim.simulate(iadsim.load("caracas-2026", p), 200, seed=11)
+                .estimates["leakers"].mean for p in ("full", "reported")}  # what `iadsim run
+    # --profile P --seed 11 --runs 200` prints
+    assert total == pytest.approx(streamed["reported"] - streamed["full"], abs=1e-9)
     assert e.from_value.mean == pytest.approx(plain["full"], abs=1e-12)
     assert e.efficiency_gap < 1e-9
     assert "electronic attack" in e.unchanged

@@ -17,7 +17,7 @@ from rich.table import Table
 from iadsim import __version__
 from iadsim.analysis.compare import CompareError
 from iadsim.analysis.explain import ExplainError, ExplainInterrupted, Explanation
-from iadsim.analysis.sensitivity import SensitivityError
+from iadsim.analysis.sensitivity import SensitivityError, SensitivityInterrupted
 from iadsim.analysis.summary import Estimate
 from iadsim.api import (
     Interrupted,
@@ -357,9 +357,9 @@ def sensitivity_command(
                                  samples=samples, runs_per_point=runs_per_point, seed=seed,
                                  engine=engine, progress=lambda done, total: bar.update(
                                      task, completed=done, total=total))
-        except KeyboardInterrupt:
-            raise _fail("interrupted: the indices need every sample point; nothing to "
-                        "report", 130) from None
+        except SensitivityInterrupted as stop:
+            raise _fail(f"interrupted after {stop.done} of {stop.total} sample points: the "
+                        "indices need every point", 130) from None
         except (SensitivityError, UnknownObservable) as exc:
             raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
     path = None

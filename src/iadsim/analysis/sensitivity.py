@@ -152,15 +152,28 @@ def _evaluate(model: Model, names: list[str], X: np.ndarray, observable: str, ru
     block = np.minimum((X[:, -1] * NOISE_BLOCKS).astype(np.int64), NOISE_BLOCKS - 1)
     Y = np.empty(n)
     per_batch = max(1, 100_000 // runs)
-    for lo in range(0, n, per_batch):
-        hi = min(n, lo + per_batch)
-        rows = np.arange(lo, hi)
-        table = ParamTable(space, points.points, np.repeat(points.point[rows], runs),
-                           (np.repeat(block[rows] * runs, runs)
-                            + np.tile(np.arange(runs), hi - lo)).astype(np.int64),
-                           points.labels)
-        values = run_engine(model, seed=seed, engine=engine, table=table, rows=False)
-        Y[lo:hi] = values.observable(observable).reshape(hi - lo, runs).mean(axis=1)
-        if progress is not None:
-            progress(hi, n)
+    done = 0
+    try:
+        for lo in range(0, n, per_batch):
+            hi = min(n, lo + per_batch)
+            rows = np.arange(lo, hi)
+            table = ParamTable(space, points.points, np.repeat(points.point[rows], runs),
+                               (np.repeat(block[rows] * runs, runs)
+                                + np.tile(np.arange(runs), hi - lo)).astype(np.int64),
+                               points.labels)
+            values = run_engine(model, seed=seed, engine=engine, table=table, rows=False)
+            Y[lo:hi] = values.observable(observable).reshape(hi - lo, runs).mean(axis=1)
+            done = hi
+            if progress is not None:
+                progress(done, n)
+    except KeyboardInterrupt:
+        raise SensitivityInterrupted(done, n) from None
     return Y
+
+
+class SensitivityInterrupted(Exception):
+    """Stopped before every sample point ran: how many did (the indices need them all)."""
+
+    def __init__(self, done: int, total: int):
+        self.done, self.total = done, total
+        super().__init__(f"interrupted after {done} of {total} sample points")
