@@ -143,8 +143,8 @@ def explain(model: Model, from_profile: str, to_profile: str,
     values, from_to = _run_coalitions(model, points, observable, runs, seed, engine, plan,
                                       progress)
     if orders is None:
-        shares = [Estimate.of(phi) for phi in shapley(values)]
-        phi_sum = shapley(values).sum(axis=0)
+        phi = shapley(values)
+        shares, phi_sum = [Estimate.of(v) for v in phi], phi.sum(axis=0)
     else:  # one estimate per permutation: its marginal contributions, averaged over runs
         marginal = np.zeros((k, len(orders), runs))
         for n, order in enumerate(orders):
