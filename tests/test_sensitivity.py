@@ -102,3 +102,9 @@ def test_cli_sensitivity_json_figure_and_errors(tmp_path, monkeypatch):
     bad = CliRunner().invoke(app, ["sensitivity", "caracas-2026", "--params", str(ranges),
                                    "--no-figure"])
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1, bad.output
+
+
+def test_morris_refuses_count_parameters():
+    with pytest.raises(SensitivityError, match="count takes whole numbers"):
+        sensitivity(model(), {"fire_units.u.missiles": [1, 4]}, method="morris", samples=4,
+                    runs_per_point=2)

@@ -35,7 +35,7 @@ from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
-from iadsim.reports.figures import index_bars, waterfall
+from iadsim.reports.figures import check_figure_path, index_bars, waterfall
 from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
@@ -171,6 +171,8 @@ def explain_command(
     try:
         check_engine(engine)
         groups = _read_groups(groups_file) if groups_file else None
+        if figure is not None and not no_figure:
+            check_figure_path(figure)
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
     model = _load(scenario, None, None)
@@ -188,7 +190,7 @@ def explain_command(
             bar.stop()
             if stop.profiles is not None:
                 start, end, difference = stop.profiles
-                out.print(f"{escape(model.name)}: {escape(observable)} per run, "
+                err.print(f"{escape(model.name)}: {escape(observable)} per run, "
                           f"{escape(from_profile)} {_est(start)}, {escape(to_profile)} "
                           f"{_est(end)}: difference {_est(difference)} ({runs} runs each)")
             raise _fail(f"interrupted after {stop.done} of {stop.total} coalitions: the "
@@ -345,6 +347,8 @@ def sensitivity_command(
     try:
         check_engine(engine)
         ranges = _read_mapping(params_file, "--params", "parameter path → [low, high]")
+        if figure is not None and not no_figure:
+            check_figure_path(figure)
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
     model = _load(scenario, profile, None)
@@ -360,6 +364,8 @@ def sensitivity_command(
         except SensitivityInterrupted as stop:
             raise _fail(f"interrupted after {stop.done} of {stop.total} sample points: the "
                         "indices need every point", 130) from None
+        except ParameterError as exc:
+            raise _fail(exc, 1) from None
         except (SensitivityError, UnknownObservable) as exc:
             raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
     path = None

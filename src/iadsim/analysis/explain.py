@@ -21,7 +21,7 @@ import numpy as np
 
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
-from iadsim.engine.results import Estimate, Results
+from iadsim.engine.results import Z95, Estimate, Results
 from iadsim.model import Model
 from iadsim.params import ParameterSpace
 from iadsim.rules import LINKS
@@ -152,7 +152,7 @@ def explain(model: Model, from_profile: str, to_profile: str,
             for i in order:
                 marginal[i, n] = values[row[mask | 1 << i]] - values[row[mask]]
                 mask |= 1 << i
-        shares = [Estimate.of(m.mean(axis=1)) for m in marginal]
+        shares = [_sampled_share(m) for m in marginal]
         phi_sum = marginal.mean(axis=1).sum(axis=0)
     base, top = values[row[0]], values[row[full]]
     effects = tuple(
@@ -173,6 +173,15 @@ def explain(model: Model, from_profile: str, to_profile: str,
         links={name: _links_by_type(r) for name, r in labels.items()},
         deepest={name: dict(zip(LINKS, r.deepest.mean(axis=0).tolist(), strict=True))
                  for name, r in labels.items()})
+
+
+def _sampled_share(marginal: np.ndarray) -> Estimate:
+    """A share estimated from (orders, runs) marginal contributions: its standard error
+    combines the spread between the sampled orders and the replications' own error (every
+    order ran on the same replications)."""
+    orders, runs = Estimate.of(marginal.mean(axis=1)), Estimate.of(marginal.mean(axis=0))
+    se = float(np.hypot(orders.se, runs.se))
+    return Estimate(runs.mean, runs.mean - Z95 * se, runs.mean + Z95 * se, se)
 
 
 def _masks(k: int, orders: np.ndarray | None) -> list[int]:
@@ -232,10 +241,13 @@ def assign(space: ParameterSpace, start: np.ndarray, end: np.ndarray,
                 problems.append(f"group {name!r}: {pattern!r} names no parameter")
             claimed += [f for f in fields if any(_field(p) == f for p in matched)
                         or f in matched]
+        twice: dict[str, list[str]] = {}
         for f in dict.fromkeys(claimed):
             if f in owner and owner[f] != name:
-                problems.append(f"{f} is claimed by two groups: {owner[f]!r} and {name!r}")
+                twice.setdefault(owner[f], []).append(f)
             owner.setdefault(f, name)
+        problems += [f"claimed by two groups, {other!r} and {name!r}: {', '.join(fs)}"
+                     for other, fs in twice.items()]
         paths = [p for f in dict.fromkeys(claimed) if owner[f] == name for p in fields[f]]
         if paths:
             members[name] = paths

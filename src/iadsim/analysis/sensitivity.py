@@ -1,11 +1,12 @@
 """Global sensitivity of an observable to parameters over ranges, with SALib: Sobol (Saltelli
 sampling; first-order S1 and total ST indices with intervals) or Morris (μ*, σ).
 
-All sample points run as one parameter table. A dummy parameter that the model never reads is
-always added; it chooses which block of replications a point runs on, so its indices are what
-Monte Carlo noise alone makes of "influence": the noise floor. Points that share a dummy block
-share random numbers (common random numbers), so a Morris step that changes one real parameter
-keeps its luck.
+All sample points run as one design. A dummy parameter that the model never reads is always
+added; it chooses which block of replications a point runs on, so its indices are what Monte
+Carlo noise alone makes of "influence": the noise floor. Points that share a dummy block share
+random numbers, so a step that changes one real parameter keeps its luck while the dummy's
+steps do not: the floor is an upper bound on the noise in a real index, and an index below it
+with a tight interval of its own can still be real.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def sensitivity(model: Model, ranges: Mapping[str, Sequence[float]], *, method: 
         from SALib.sample import morris as sample
 
         X = sample.sample(problem, samples, num_levels=4, seed=seed)
-    Y = _evaluate(model, names, X, observable, runs_per_point, seed, engine, progress)
+    Y = _evaluate(model, names, bounds, X, observable, runs_per_point, seed, engine, progress)
     if method == "sobol":
         r = analyze.analyze(problem, Y, calc_second_order=False, seed=seed)
         indices = {k: np.asarray(r[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
@@ -116,6 +117,10 @@ def _check(model: Model, ranges: Mapping[str, Sequence[float]], method: str
         if p.kind in ("choice", "bool"):
             problems.append(f"{path}: a {p.kind} parameter has no range to vary")
             continue
+        if p.kind == "count" and method == "morris":
+            problems.append(f"{path}: a count takes whole numbers, which Morris's levels do "
+                            "not fall on; use --method sobol for it")
+            continue
         if (not isinstance(b, (list, tuple)) or len(b) != 2
                 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b)
                 or not b[0] < b[1]):
@@ -135,9 +140,9 @@ def _check(model: Model, ranges: Mapping[str, Sequence[float]], method: str
     return names, bounds
 
 
-def _evaluate(model: Model, names: list[str], X: np.ndarray, observable: str, runs: int,
-              seed: int, engine: str, progress: Callable[[int, int], None] | None
-              ) -> np.ndarray:
+def _evaluate(model: Model, names: list[str], bounds: list[tuple[float, float]],
+              X: np.ndarray, observable: str, runs: int, seed: int, engine: str,
+              progress: Callable[[int, int], None] | None) -> np.ndarray:
     """The mean observable at each sample point; the last column (the dummy) picks the block
     of replications. Count parameters take whole numbers."""
     space = model.space
@@ -145,7 +150,11 @@ def _evaluate(model: Model, names: list[str], X: np.ndarray, observable: str, ru
     for d, name in enumerate(names):
         col = X[:, d]
         kind = space.by_path[space.expand(name)[0]].kind
-        columns[name] = np.round(col) if kind == "count" else col
+        if kind == "count":  # low … high, each whole number over an equal share of the range
+            low, high = bounds[d]
+            col = np.minimum(low + np.floor((col - low) / (high - low) * (high - low + 1)),
+                             high)
+        columns[name] = col
     n = len(X)
     points = ParamTable.from_columns(space, model.point, {
         "replication": np.zeros(n, dtype=np.int64), **columns})

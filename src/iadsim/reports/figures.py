@@ -42,15 +42,33 @@ def waterfall(explanation: Explanation, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_figure_path(path: str | Path) -> Path:
+    """A figure path that can be written: a known suffix, in an existing folder (checked
+    before a long analysis runs, so that nothing computed is lost to a bad name)."""
+    target = Path(path)
+    if target.suffix.lower() not in FORMATS:
+        raise ValueError(f"{target}: a figure file ends in {', '.join(FORMATS)}")
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise ValueError(f"{target}: no folder {target.parent}")
+    return target
+
+
 def _save(fig: Any, path: str | Path) -> Path:
-    """Write the figure atomically (the format follows the suffix) and close it."""
+    """Write the figure atomically (the format follows the suffix) and close it; the file
+    gets the permissions a new file gets here."""
     import matplotlib.pyplot as plt
 
-    target = Path(path)
+    target = check_figure_path(path)
     fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent or ".")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=150)
+        fig.savefig(tmp, dpi=150, format=target.suffix[1:].lower())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
         plt.close(fig)
@@ -60,8 +78,9 @@ def _save(fig: Any, path: str | Path) -> Path:
 
 
 def index_bars(result: Sensitivity, path: str | Path) -> Path:
-    """The sensitivity indices as bars with their intervals, the noise floor (the dummy's
-    index) drawn as a line: bars below it are not influence."""
+    """The sensitivity indices as bars with their intervals, and the noise floor (the dummy's
+    index) as a line: an upper bound on what noise alone scores, since a real parameter's
+    steps share their replications and the dummy's do not."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,7 +99,7 @@ def index_bars(result: Sensitivity, path: str | Path) -> Path:
         ax.axhline(r.indices[key][-1], color=f"C{k}", linestyle="--", linewidth=1,
                    label=f"{key} noise floor")
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(r.observable)
+    ax.set_ylabel("index" if r.method == "sobol" else "μ* (change per unit of range)")
     ax.set_title(f"{r.scenario} ({r.profile}): {r.method} indices of {r.observable}, "
                  f"{r.points} points × {r.runs_per_point} runs", fontsize=10)
     ax.legend(fontsize=8)
