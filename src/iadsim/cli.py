@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iadsim import __version__
-from iadsim.analysis.compare import CompareError
-from iadsim.analysis.explain import ExplainError, ExplainInterrupted, Explanation
-from iadsim.analysis.sensitivity import SensitivityError, SensitivityInterrupted
+from iadsim.analysis.explain import ExplainInterrupted, Explanation
+from iadsim.analysis.problems import AnalysisError
+from iadsim.analysis.sensitivity import SensitivityInterrupted
 from iadsim.analysis.summary import Estimate
 from iadsim.api import (
     Interrupted,
@@ -53,8 +54,10 @@ SET = typer.Option("--set", help="PATH=VALUE: set a parameter (see `iadsim param
                    "the profile; repeat for several.")
 
 
-def _fail(error: ScenarioError | ParameterError | str, code: int = 2) -> typer.Exit:
-    problems = error.problems if isinstance(error, (ScenarioError, ParameterError)) else [error]
+def _fail(error: ScenarioError | ParameterError | AnalysisError | str, code: int = 2
+          ) -> typer.Exit:
+    problems = error.problems if isinstance(
+        error, (ScenarioError, ParameterError, AnalysisError)) else [error]
     for p in problems:
         err.print(f"[red]error:[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -76,6 +79,27 @@ def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Mod
         return load(scenario, profile, values)
     except (ScenarioError, ParameterError) as exc:
         raise _fail(exc, 1) from None
+
+
+def _progress(quiet: bool) -> Progress:
+    """The progress bar of a long command, on stderr (none with --json)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=True, disable=quiet)
+
+
+def _figure(result: Any, draw: Any, figure: Path | None, default: str, no_figure: bool
+            ) -> Path | None:
+    """Draw the result's figure (unless --no-figure), at --figure or the default name."""
+    if no_figure:
+        return None
+    path = figure or Path(default)
+    draw(result, path)
+    return path
+
+
+def _print_json(result: Any, figure: Path | None) -> None:
+    sys.stdout.write(json.dumps({**result.to_dict(),
+                                 "figure": str(figure) if figure else None}) + "\n")
 
 
 def _warn_inert(model: Model) -> None:
@@ -116,9 +140,7 @@ def run_command(
     model = _load(scenario, profile, settings)
     _warn_inert(model)
     interrupted = False
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True,
-                  disable=as_json) as bar:
+    with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · {model.profile}", total=runs)
         try:
             summary = simulate(model, runs, seed=seed, engine=engine, workers=workers,
@@ -176,9 +198,7 @@ def explain_command(
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
     model = _load(scenario, None, None)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True,
-                  disable=as_json) as bar:
+    with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · coalitions", total=None)
         try:
             result = explain(model, from_profile, to_profile, groups=groups,
@@ -195,17 +215,14 @@ def explain_command(
                           f"{_est(end)}: difference {_est(difference)} ({runs} runs each)")
             raise _fail(f"interrupted after {stop.done} of {stop.total} coalitions: the "
                         "Shapley shares need every coalition", 130) from None
-        except ScenarioError as exc:
+        except (ScenarioError, AnalysisError) as exc:
             raise _fail(exc, 1) from None
-        except (ExplainError, UnknownObservable) as exc:
-            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
-    path = None
-    if not no_figure:
-        path = figure or Path(f"explain-{model.name}-{from_profile}-{to_profile}.png")
-        waterfall(result, path)
+        except UnknownObservable as exc:
+            raise _fail(str(exc), 1) from None
+    path = _figure(result, waterfall, figure,
+                   f"explain-{model.name}-{from_profile}-{to_profile}.png", no_figure)
     if as_json:
-        sys.stdout.write(json.dumps({**result.to_dict(),
-                                     "figure": str(path) if path else None}) + "\n")
+        _print_json(result, path)
         return
     _print_explanation(result)
     if path is not None:
@@ -214,15 +231,12 @@ def explain_command(
 
 def _read_groups(path: Path) -> dict[str, list[str]]:
     """A --groups file: a mapping of group name → list of paths."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"--groups {path}: cannot read: {exc}") from None
-    if not isinstance(data, dict) or not all(
-            isinstance(v, list) and all(isinstance(p, str) for p in v) for v in data.values()):
-        raise ValueError(f"--groups {path}: expected a mapping of group name → list of "
-                         "parameter paths")
-    return {str(k): v for k, v in data.items()}
+    what = "group name → list of parameter paths"
+    data = _read_mapping(path, "--groups", what)
+    if not all(isinstance(v, list) and all(isinstance(p, str) for p in v)
+               for v in data.values()):
+        raise ValueError(f"--groups {path}: expected a mapping of {what}")
+    return data
 
 
 def _print_explanation(e: Explanation) -> None:
@@ -292,14 +306,16 @@ def compare_command(
     model = _load(scenario, None, None)
     names = [p.strip() for p in profiles.split(",") if p.strip()]
     with err.status(f"running {len(names)} profiles × {runs} replications", spinner="dots") \
-            if not as_json else _quiet():
+            if not as_json else nullcontext():
         try:
             result = compare(model, names, observables=observables or DEFAULT_OBSERVABLES,
                              runs=runs, seed=seed, engine=engine)
         except ScenarioError as exc:
             raise _fail(exc, 1) from None
-        except (CompareError, UnknownObservable) as exc:
-            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
+        except AnalysisError as exc:
+            raise _fail(exc, 1) from None
+        except UnknownObservable as exc:
+            raise _fail(str(exc), 1) from None
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
         return
@@ -352,9 +368,7 @@ def sensitivity_command(
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
     model = _load(scenario, profile, None)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, transient=True,
-                  disable=as_json) as bar:
+    with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · sample points", total=None)
         try:
             result = sensitivity(model, ranges, method=method, observable=observable,
@@ -364,17 +378,14 @@ def sensitivity_command(
         except SensitivityInterrupted as stop:
             raise _fail(f"interrupted after {stop.done} of {stop.total} sample points: the "
                         "indices need every point", 130) from None
-        except ParameterError as exc:
+        except (ParameterError, AnalysisError) as exc:
             raise _fail(exc, 1) from None
-        except (SensitivityError, UnknownObservable) as exc:
-            raise _fail(ParameterError(getattr(exc, "problems", [str(exc)])), 1) from None
-    path = None
-    if not no_figure:
-        path = figure or Path(f"sensitivity-{model.name}-{method}.png")
-        index_bars(result, path)
+        except UnknownObservable as exc:
+            raise _fail(str(exc), 1) from None
+    path = _figure(result, index_bars, figure, f"sensitivity-{model.name}-{method}.png",
+                   no_figure)
     if as_json:
-        sys.stdout.write(json.dumps({**result.to_dict(),
-                                     "figure": str(path) if path else None}) + "\n")
+        _print_json(result, path)
         return
     keys = ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else \
         ["mu_star", "mu_star_conf", "sigma"]
@@ -400,14 +411,6 @@ def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{option} {path}: expected a mapping of {what}")
     return {str(k): v for k, v in data.items()}
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()

@@ -29,7 +29,6 @@ from iadsim.scenario.schema import THREAT_CLASSES
 __all__ = ["Inert", "inert_parameters"]
 
 COLLECTIONS = ("sensors", "command_posts", "fire_units")
-DURATIONS = ("decision_delay", "engagement_time")  # fields named once for all their paths
 COMMAND = ("orders_prob", "report_delay_s", "decision_delay", "autonomous_delay_s",
            "readiness.available", "readiness.deployed")  # a post's part in ordering
 ENGAGEMENT = ("launch_reliability", "salvo", "missiles", "channels", "shoot_look_shoot",
@@ -75,7 +74,7 @@ def _written(model: Model) -> set[str]:
     for p in model.space.parameters:
         o = origin[p.slot]
         if isinstance(o, str) or (isinstance(o, tuple) and (source is None or o in source.lines)):
-            out.add(_field(p.path))
+            out.add(model.space.field(p.path))
     return out
 
 
@@ -286,16 +285,8 @@ def _paths_in_force(model: Model) -> list[str]:
     out: dict[str, None] = {}
     for p in space.parameters:
         if not math.isnan(theta[p.slot]):
-            out[_field(p.path)] = None
+            out[model.space.field(p.path)] = None
     return list(out)
-
-
-def _field(path: str) -> str:
-    """A duration's parameter path as its field's path (`…decision_delay.mean` →
-    `…decision_delay`); other paths as they are."""
-    head, _, tail = path.rpartition(".")
-    duration = head.rpartition(".")[2] in DURATIONS and tail in ("dist", *dist.NAMES)
-    return head if duration else path
 
 
 def _owned(model: Model) -> dict[tuple[str, str], list[str]]:

@@ -239,6 +239,12 @@ class ParameterSpace:
 
     # --- paths --------------------------------------------------------------------------------
 
+    def field(self, path: str) -> str:
+        """The field a parameter path belongs to: a duration's paths (`…decision_delay.dist`,
+        `….mean`) belong to the duration field, every other path to itself."""
+        head = path.rpartition(".")[0]
+        return head if head in self._durations else path
+
     def expand(self, path: str) -> list[str]:
         """The concrete paths a path sets: itself, a group's members that have the parameter,
         or every class of a unit's pk. A duration field (`…decision_delay`) is one path."""

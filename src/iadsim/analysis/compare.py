@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Estimate
@@ -17,12 +18,8 @@ from iadsim.model import Model
 from iadsim.tables import ParamTable
 
 
-class CompareError(ValueError):
+class CompareError(AnalysisError):
     """Profiles or observables that cannot be compared, one line per problem."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)

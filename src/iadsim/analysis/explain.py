@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import Z95, Estimate, Results
@@ -29,15 +30,10 @@ from iadsim.tables import ParamTable
 
 MAX_EXACT_GROUPS = 12  # 4,096 coalitions
 _ROWS_PER_BATCH = 100_000  # rows run between progress reports
-_DURATION_PARTS = {"dist", "value", "mean", "low", "mode", "high", "median", "sigma"}
 
 
-class ExplainError(ValueError):
+class ExplainError(AnalysisError):
     """Groups or profiles that cannot be explained, one line per problem."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -227,7 +223,7 @@ def assign(space: ParameterSpace, start: np.ndarray, end: np.ndarray,
                       (math.isnan(start[p.slot]) and math.isnan(end[p.slot])))]
     fields: dict[str, list[str]] = {}
     for path in differ:
-        fields.setdefault(_field(path), []).append(path)
+        fields.setdefault(space.field(path), []).append(path)
     every = [p.path for p in space.parameters]
     problems: list[str] = []
     owner: dict[str, str] = {}
@@ -239,7 +235,7 @@ def assign(space: ParameterSpace, start: np.ndarray, end: np.ndarray,
             matched = _match(space, pattern, every)
             if not matched:
                 problems.append(f"group {name!r}: {pattern!r} names no parameter")
-            claimed += [f for f in fields if any(_field(p) == f for p in matched)
+            claimed += [f for f in fields if any(space.field(p) == f for p in matched)
                         or f in matched]
         twice: dict[str, list[str]] = {}
         for f in dict.fromkeys(claimed):
@@ -272,13 +268,6 @@ def _match(space: ParameterSpace, pattern: str, every: list[str]) -> list[str]:
     except ValueError:
         return []
     return [p for p in every if p in found or any(p.startswith(f + ".") for f in found)]
-
-
-def _field(path: str) -> str:
-    """A duration's sub-path as its field (`…decision_delay.mean` → `…decision_delay`)."""
-    head, _, tail = path.rpartition(".")
-    return head if tail in _DURATION_PARTS and head.rpartition(".")[2] in (
-        "decision_delay", "engagement_time") else path
 
 
 def _profile(space: ParameterSpace, name: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
 from iadsim.model import Model
@@ -27,12 +28,8 @@ DUMMY = "(noise floor)"
 NOISE_BLOCKS = 8  # replication blocks the dummy chooses among
 
 
-class SensitivityError(ValueError):
+class SensitivityError(AnalysisError):
     """Parameters, ranges or settings that cannot be analysed, one line per problem."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
