@@ -3,7 +3,8 @@ raid. An analysis and teaching tool; all system figures are illustrative public 
 
 The Python API (README, "Python API"): `load` a scenario at a profile, list its `parameters`
 (and the `inert` ones, which cannot act there), `run` it at one point or over a parameter
-`table`, read `Results.observable(name)`, and `evaluate` a SALib sample over a `problem`."""
+`table`, read `Results.observable(name)`, `evaluate` a SALib sample over a `problem`, and
+`explain`, `compare`, `sensitivity` and `infer` (hypotheses weighed against evidence)."""
 
 from iadsim.api import (
     Interrupted,
@@ -13,7 +14,10 @@ from iadsim.api import (
     evaluate,
     explain,
     inert,
+    infer,
     load,
+    load_evidence,
+    load_hypotheses,
     parameters,
     problem,
     run,
@@ -31,5 +35,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Estimate", "Interrupted", "Model", "ParamTable", "ParameterError", "Results",
            "RunSummary", "ScenarioError", "compare", "compile_scenario", "design", "evaluate",
-           "explain", "inert", "load", "load_scenario", "parameters", "problem", "run",
-           "sensitivity", "simulate", "table"]
+           "explain", "inert", "infer", "load", "load_evidence", "load_hypotheses",
+           "load_scenario", "parameters", "problem", "run", "sensitivity", "simulate", "table"]

@@ -21,6 +21,8 @@ from iadsim.analysis.compare import Comparison
 from iadsim.analysis.compare import compare as compare_profiles
 from iadsim.analysis.explain import ExplainError, Explanation
 from iadsim.analysis.explain import explain as explain_groups
+from iadsim.analysis.inference import Inference, InferenceError
+from iadsim.analysis.inference import infer as weigh
 from iadsim.analysis.sensitivity import Sensitivity
 from iadsim.analysis.sensitivity import sensitivity as analyse_sensitivity
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
@@ -32,6 +34,13 @@ from iadsim.inert import Inert, inert_parameters
 from iadsim.model import Model, compile_scenario
 from iadsim.params import ParameterSpace
 from iadsim.scenario import Scenario, ScenarioError, load_scenario
+from iadsim.scenario.evidence import (
+    Evidence,
+    Hypotheses,
+    companion,
+    load_evidence,
+    load_hypotheses,
+)
 from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
@@ -101,6 +110,41 @@ def sensitivity(model: Model, ranges: Mapping[str, Sequence[float]], *,
     return analyse_sensitivity(model, ranges, method=method, observable=observable,
                                samples=samples, runs_per_point=runs_per_point, seed=seed,
                                engine=engine, progress=progress)
+
+
+def infer(model: Model, evidence: Evidence | str | Path | None = None,
+          hypotheses: Hypotheses | str | Path | None = None, *, runs: int = 2000,
+          target_se: float | None = None, max_runs: int = 200_000, seed: int = 0,
+          engine: str = DEFAULT_ENGINE,
+          progress: Callable[[int, int], None] | None = None) -> Inference:
+    """Weigh hypotheses against reported evidence (MODEL.md, Inference): the posterior with
+    Monte Carlo errors, each report's weight, the reliability sensitivity, the drawn
+    parameters' posterior means and the ACH matrix. `evidence`, `hypotheses`: loaded files,
+    paths, or None for the scenario's own (SCENARIO.evidence.yaml and
+    SCENARIO.hypotheses.yaml beside it). With `target_se`, replications are added (from
+    `runs`, up to `max_runs`) until every posterior's standard error is below it."""
+    evidence = _companion_file(model, evidence, "evidence", load_evidence)
+    hypotheses = _companion_file(model, hypotheses, "hypotheses", load_hypotheses)
+    problems = [f"{doc.source.file if doc.source else kind}: scenario: the {kind} are about "
+                f"{doc.scenario!r}, not {model.name!r}"
+                for kind, doc in (("evidence", evidence), ("hypotheses", hypotheses))
+                if doc.scenario is not None and doc.scenario != model.name]
+    if problems:
+        raise InferenceError(problems)
+    return weigh(model, evidence, hypotheses, runs=runs, target_se=target_se,
+                 max_runs=max_runs, seed=seed, engine=engine, progress=progress)
+
+
+def _companion_file(model: Model, given: Any, kind: str, read: Callable[[Any], Any]) -> Any:
+    if given is not None and not isinstance(given, (str, Path)):
+        return given
+    if given is None:
+        source = model.scenario.source
+        given = companion(source.file, kind) if source is not None else None
+        if given is None:
+            raise InferenceError([f"{model.name} has no {kind} file beside it "
+                                  f"({model.name}.{kind}.yaml): give one"])
+    return read(given)
 
 
 def run(model: Model, runs: int | None = None, *, seed: int, table: ParamTable | None = None,

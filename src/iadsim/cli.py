@@ -17,6 +17,7 @@ from rich.table import Table
 
 from iadsim import __version__
 from iadsim.analysis.explain import ExplainInterrupted, Explanation
+from iadsim.analysis.inference import InferenceInterrupted
 from iadsim.analysis.problems import AnalysisError
 from iadsim.analysis.sensitivity import SensitivityInterrupted
 from iadsim.analysis.summary import Estimate
@@ -27,6 +28,7 @@ from iadsim.api import (
     compare,
     explain,
     inert,
+    infer,
     load,
     parameters,
     sensitivity,
@@ -36,7 +38,8 @@ from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
-from iadsim.reports.figures import check_figure_path, index_bars, waterfall
+from iadsim.reports.figures import check_figure_path, index_bars, posterior_bars, waterfall
+from iadsim.reports.inference_tables import print_inference
 from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
@@ -400,6 +403,98 @@ def sensitivity_command(
     out.print(table)
     if path is not None:
         err.print(f"wrote {escape(str(path))}")
+
+
+@app.command("infer")
+def infer_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    evidence: Annotated[Path | None, typer.Option(
+        "--evidence", "-e", help="Evidence file (sources, observations); default: "
+        "SCENARIO.evidence.yaml beside the scenario (built-in scenarios ship theirs).")] = None,
+    hypotheses: Annotated[Path | None, typer.Option(
+        "--hypotheses", "-H", help="Hypotheses file; default: SCENARIO.hypotheses.yaml beside "
+        "the scenario.")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per "
+                                      "hypothesis (the first batch, with --target-se).")] = 2000,
+    target_se: Annotated[float | None, typer.Option(
+        "--target-se", help="Add replications until every posterior's Monte Carlo standard "
+        "error is below this.")] = None,
+    max_runs: Annotated[int, typer.Option(
+        "--max-runs", min=2, help="At most this many replications per hypothesis with "
+        "--target-se.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
+    DEFAULT_ENGINE,
+    figure: Annotated[Path | None, typer.Option(
+        help="Figure file (.png, .svg or .pdf): posterior bars, leave-one-out, reliability "
+        "curves; default: infer-SCENARIO.png here.")] = None,
+    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    ach: Annotated[Path | None, typer.Option(
+        "--ach", help="Also write the ACH matrix (reports × hypotheses, with the product of "
+        "rows and the joint likelihood) as CSV here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Weigh the explanations against the reported evidence: a posterior with its uncertainty.
+
+    Each hypothesis runs on the same replications (common random numbers), its parameters
+    drawn from its priors; the reports' joint likelihood per run gives the posterior, Bayes
+    factors, each report's weight and reliability sensitivity, the drawn parameters' posterior
+    means and the ACH matrix."""
+    try:
+        check_engine(engine)
+        if figure is not None and not no_figure:
+            check_figure_path(figure)
+        if ach is not None and not (ach.parent if str(ach.parent) else Path(".")).is_dir():
+            raise ValueError(f"--ach {ach}: no folder {ach.parent}")
+    except ValueError as exc:
+        raise _fail(str(exc), 1) from None
+    model = _load(scenario, None, None)
+    interrupted = False
+    with _progress(as_json) as bar:
+        task = bar.add_task(f"{model.name} · runs × hypotheses", total=None)
+        try:
+            result = infer(model, evidence, hypotheses, runs=runs, target_se=target_se,
+                           max_runs=max_runs, seed=seed, engine=engine,
+                           progress=lambda done, total: bar.update(task, completed=done,
+                                                                   total=total))
+        except InferenceInterrupted as stop:
+            if stop.inference is None:
+                raise _fail("interrupted before two replications finished", 130) from None
+            result, interrupted = stop.inference, True
+        except (ScenarioError, AnalysisError) as exc:
+            raise _fail(exc, 1) from None
+    if not result.consistent:
+        raise _fail(result.warnings()[0], 1)
+    path = _figure(result, posterior_bars, figure, f"infer-{model.name}.png", no_figure)
+    if ach is not None:
+        _write_csv(result.ach_table(), ach)
+    if as_json:
+        _print_json(result, path)
+    else:
+        print_inference(out, result)
+        for written in (path, ach):
+            if written is not None:
+                err.print(f"wrote {escape(str(written))}")
+    if interrupted:
+        raise _fail(f"interrupted: weighed on the {result.runs} replications per hypothesis "
+                    "that finished", 130)
+
+
+def _write_csv(table: Any, path: Path) -> None:
+    """A table as CSV, written aside and renamed (complete on disk or not there)."""
+    import os
+    import tempfile
+
+    import pyarrow.csv
+
+    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        pyarrow.csv.write_csv(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:

@@ -319,7 +319,7 @@ class ParameterSpace:
         last: dict[str, Assignment] = {}  # … and the last assignment that set one
         for a in assignments:
             try:
-                for slot, x in self._encode(a.path, a.value):
+                for slot, x in self.encode(a.path, a.value):
                     theta[slot] = x
                     origin[slot] = a.origin
                     if slot in self._duration_of:
@@ -352,8 +352,9 @@ class ParameterSpace:
                 theta[slot] = math.nan
         return dist.problem(theta[slots])
 
-    def _encode(self, path: str, value: Any) -> list[tuple[int, float]]:
-        """(slot, number) pairs that set `path` to `value`."""
+    def encode(self, path: str, value: Any) -> list[tuple[int, float]]:
+        """(slot, number) pairs that set `path` (a group path, a duration field…) to `value`;
+        ValueError saying what was expected."""
         return [pair for concrete in self.expand(path) for pair in (
             self._encode_duration(concrete, value) if concrete in self._durations
             else [(self.by_path[concrete].slot, self.by_path[concrete].encode(value))])]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from iadsim.analysis.explain import Explanation
+from iadsim.analysis.inference import RELIABILITIES, Inference
 from iadsim.analysis.sensitivity import Sensitivity
 
 
@@ -103,4 +104,56 @@ def index_bars(result: Sensitivity, path: str | Path) -> Path:
     ax.set_title(f"{r.scenario} ({r.profile}): {r.method} indices of {r.observable}, "
                  f"{r.points} points × {r.runs_per_point} runs", fontsize=10)
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def posterior_bars(inference: Inference, path: str | Path) -> Path:
+    """Three panels: the posterior of each hypothesis with its 95% Monte Carlo interval (and
+    the prior, and ACH's independent-reports posterior, for comparison); what each report adds
+    to each hypothesis's log10 Bayes factor against the leader (leave one out); and the
+    leader's posterior as each report's reliability runs over [0.5, 1]."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    r = inference
+    H, J = len(r.names), len(r.reports)
+    fig, (top, middle, bottom) = plt.subplots(
+        3, 1, figsize=(max(8.0, 1.1 * H + 3), 12), layout="constrained",
+        gridspec_kw={"height_ratios": [1.0, 1.2, 1.0]})
+    x = np.arange(H)
+    post, se = r.posterior, r.posterior_se
+    top.bar(x - 0.27, r.prior, 0.27, color="#bbbbbb", label="prior")
+    top.bar(x, post, 0.27, yerr=1.96 * se, capsize=3, color="#c0392b",
+            label="posterior (joint likelihood per run), 95% MC interval")
+    top.bar(x + 0.27, r.ach_posterior(), 0.27, color="#2e86c1",
+            label="ACH: product of per-report likelihoods")
+    top.set_xticks(x, r.names, rotation=20, ha="right", fontsize=8)
+    top.set_ylabel("probability")
+    top.set_title(f"{r.scenario}: hypotheses weighed against {J} reports ({r.runs} runs per "
+                  f"hypothesis, seed {r.seed}); illustrative figures, judged reliabilities",
+                  fontsize=10)
+    top.legend(fontsize=8)
+    loo = r.leave_one_out()
+    width = 0.8 / H
+    for h in range(H):
+        middle.barh(np.arange(J) + (h - (H - 1) / 2) * width, np.nan_to_num(loo[:, h]), width,
+                    label=r.names[h], color=f"C{h % 10}")
+    middle.set_yticks(np.arange(J), [rep.id for rep in r.reports], fontsize=8)
+    middle.invert_yaxis()
+    middle.axvline(0, color="black", linewidth=0.5)
+    middle.set_xlabel(f"what the report adds to log10 BF(hypothesis : {r.names[r.leader]})")
+    middle.set_title("Leave one out: each report's weight", fontsize=10)
+    middle.legend(fontsize=7, ncols=min(H, 4))
+    curves = r.reliability_curves()
+    for j, rep in enumerate(r.reports):
+        bottom.plot(RELIABILITIES, curves[j, :, r.leader], marker="o", markersize=3,
+                    label=rep.id)
+        bottom.plot([rep.reliability], [post[r.leader]], marker="x", color="black")
+    bottom.set_xlabel("the report's reliability r (others as stated; x: as stated)")
+    bottom.set_ylabel(f"P({r.names[r.leader]})")
+    bottom.set_title("How much rests on trusting each report", fontsize=10)
+    bottom.legend(fontsize=7, ncols=2)
     return _save(fig, path)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import annotated_types
 import yaml
@@ -22,6 +22,7 @@ from iadsim.scenario.catalog import CATALOG, KIND_OF_LIST
 from iadsim.scenario.schema import Scenario
 
 Path_ = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,15 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+COMPANIONS = ("evidence", "hypotheses")  # SCENARIO.evidence.yaml etc. beside a scenario
+
+
 def builtin_scenarios() -> dict[str, Path]:
-    """Names and paths of the scenarios shipped with iadsim."""
+    """Names and paths of the scenarios shipped with iadsim (not their companion files)."""
     folder = resources.files("iadsim") / "scenarios"
     return {p.name.removesuffix(".yaml"): Path(str(p)) for p in folder.iterdir()
-            if p.name.endswith(".yaml")}
+            if p.name.endswith(".yaml")
+            and not p.name.endswith(tuple(f".{c}.yaml" for c in COMPANIONS))}
 
 
 def resolve(source: str | Path) -> Path:
@@ -77,6 +82,20 @@ def load_scenario(source: str | Path) -> Scenario:
 
 def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; raises ScenarioError listing all problems at once."""
+    raw, lines, problems = read_yaml(text, filename, "scenario")
+    merged, type_problems = _apply_catalog(raw)
+    problems += type_problems
+    untyped = {path[:2] for path, _ in type_problems}  # their other problems would be noise
+    model = validated(Scenario, merged, lines, filename, problems, check_references,
+                      skip=lambda path: path[:2] in untyped)
+    model._source = Source(filename, lines, text.splitlines())
+    return model
+
+
+def read_yaml(text: str, filename: str, what: str
+              ) -> tuple[dict[str, Any], dict[Path_, int], list[tuple[Path_, str]]]:
+    """(data, line of every key, duplicate-key problems) of a YAML mapping: the one reader of
+    every file iadsim takes (scenarios, evidence, hypotheses)."""
     try:  # parsed once: the node tree gives the lines, the data is built from it
         loader = yaml.SafeLoader(text)
         try:
@@ -90,25 +109,29 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
         line = mark.line + 1 if mark else None
         raise ScenarioError([Problem(filename, line, "", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
-        raise ScenarioError([Problem(filename, 1, "", "expected a mapping of scenario fields")])
+        raise ScenarioError([Problem(filename, 1, "", f"expected a mapping of {what} fields")])
+    return raw, lines, [(p, "duplicate key: each key may appear once") for p in duplicates]
 
-    problems = [(p, "duplicate key: each key may appear once") for p in duplicates]
-    merged, type_problems = _apply_catalog(raw)
-    problems += type_problems
-    untyped = {path[:2] for path, _ in type_problems}  # their other problems would be noise
-    model = None
+
+def validated(model: type[M], data: dict[str, Any], lines: dict[Path_, int], filename: str,
+              problems: list[tuple[Path_, str]],
+              checks: Callable[[dict[str, Any]], list[tuple[Path_, str]]] | None = None,
+              skip: Callable[[Path_], bool] = lambda path: False) -> M:
+    """`data` as a `model`, or ScenarioError with every problem (the ones found before, the
+    schema's, then `checks`') at its file:line, in line order."""
+    result = None
     try:
-        model = Scenario.model_validate(merged)
+        result = model.model_validate(data)
     except ValidationError as exc:
-        problems += [(path, message) for path, message in _validation_problems(exc, merged, lines)
-                     if path[:2] not in untyped]
-    problems += check_references(merged)
-    if problems or model is None:
-        found = {Problem(filename, _line_of(lines, path), _dotted(path, merged), message): None
+        problems = problems + [(path, message) for path, message in
+                               _validation_problems(exc, data, lines, model) if not skip(path)]
+    if checks is not None:
+        problems = problems + checks(data)
+    if problems or result is None:
+        found = {Problem(filename, _line_of(lines, path), _dotted(path, data), message): None
                  for path, message in problems}  # a dict: unique, in the order found
         raise ScenarioError(sorted(found, key=lambda p: p.line or 0))
-    model._source = Source(filename, lines, text.splitlines())
-    return model
+    return result
 
 
 @dataclass(frozen=True)
@@ -363,19 +386,19 @@ def _dotted(path: Path_, data: Any = None) -> str:
 class _Where:
     """What a pydantic error location points at, in the data and in the schema."""
 
+    model: type[BaseModel]  # the model whose key is path[-1]
     path: list[Any] = field(default_factory=list)  # in the data: no union branch names
-    model: type[BaseModel] = Scenario  # the model whose key is path[-1]
     name: str = ""  # path[-1] if it is a field of that model
     declared: Any = None  # that field's declared type
-    leaf: Any = Scenario  # the type of the value at the end (of the key, for a key error)
+    leaf: Any = None  # the type of the value at the end (of the key, for a key error)
     key: bool = False  # the error is about a mapping key, not its value
     branches: list[tuple[Path_, bool]] = field(default_factory=list)  # at path: a mapping one?
 
 
-def _locate(loc: tuple[Any, ...]) -> _Where:
-    """Walk schema.Scenario along a pydantic error location."""
-    where = _Where()
-    tp: Any = Scenario
+def _locate(loc: tuple[Any, ...], root: type[BaseModel]) -> _Where:
+    """Walk the schema from `root` along a pydantic error location."""
+    where = _Where(root, leaf=root)
+    tp: Any = root
     key_type: Any = None
     for part in loc:
         tp = _strip(tp)[0]
@@ -476,9 +499,10 @@ def _fields(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _validation_problems(exc: ValidationError, data: dict[str, Any],
-                         lines: dict[Path_, int]) -> list[tuple[Path_, str]]:
+                         lines: dict[Path_, int], root: type[BaseModel]
+                         ) -> list[tuple[Path_, str]]:
     """One problem a field; of a union's branches, the one that fits: a mapping or not."""
-    located = [(err, _locate(err["loc"])) for err in exc.errors()]
+    located = [(err, _locate(err["loc"], root)) for err in exc.errors()]
 
     def fits(where: _Where) -> bool:
         return all(isinstance(_value_at(data, at), dict) == mapping

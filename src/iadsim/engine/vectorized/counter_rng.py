@@ -19,6 +19,9 @@ import numpy as np
 # The purposes of the draws (the first word of every address).
 READY, ORDERS, STRIKE, LINK_CUT, DISABLE, ARRIVALS, ARRIVAL_TIME, DETECT, DECISION, ACQUIRE, \
     ENGAGE_TIME, LAUNCH, KILL_DRAW, SHARED_READY = range(14)
+# Draws that analyses make per replication outside the engines (a hypothesis's prior draws),
+# addressed far from the engines' purposes so that they never share a number with them.
+PRIOR_DRAW = 64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
