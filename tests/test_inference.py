@@ -83,6 +83,10 @@ def hypotheses_text(**values: str) -> str:
                                      for name, v in values.items())
 
 
+GOOD_H = hypotheses_text(low="0.2", high="0.6")
+GOOD_E = evidence_text(observation("k", "kills >= 1", 0.8))
+
+
 @pytest.fixture(scope="module")
 def shots():
     return compile_scenario(parse_scenario(SHOTS, "shots.yaml"))
@@ -254,6 +258,36 @@ def test_target_se_adds_replications_until_reached(shots, tmp_path):
     assert result.runs > 100
 
 
+def test_an_interrupt_keeps_the_replications_that_finished(shots, tmp_path, monkeypatch):
+    from iadsim.analysis import inference
+
+    monkeypatch.setattr(inference, "_ROWS_PER_BATCH", 100)
+    calls = []
+
+    def stop_after_two(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(inference.InferenceInterrupted) as info:
+        weigh(shots, tmp_path, GOOD_E, GOOD_H, runs=1000, seed=29, progress=stop_after_two)
+    partial = info.value.inference
+    assert partial is not None and partial.runs == 100  # two batches of 50 per hypothesis
+    whole = weigh(shots, tmp_path, GOOD_E, GOOD_H, runs=100, seed=29)
+    np.testing.assert_array_equal(partial.matches, whole.matches)
+
+
+def test_the_reference_engine_weighs_the_same_model(shots, tmp_path):
+    """The oracle runs the same rows: its posterior agrees with the fast engine's within their
+    Monte Carlo errors (independent runs: the two SEs combined)."""
+    args = (shots, tmp_path, evidence_text(observation("k", "kills == 2", 1.0)),
+            hypotheses_text(low="0.3", high="0.6"))
+    fast = weigh(*args, runs=1500, seed=30)
+    oracle = weigh(*args, runs=1500, seed=30, engine="reference")
+    close(oracle.posterior[0], fast.posterior[0],
+          math.hypot(oracle.posterior_se[0], fast.posterior_se[0]), "reference vs vectorized")
+
+
 # --- the built-in files and the command ------------------------------------------------------
 
 
@@ -308,8 +342,6 @@ def infer_cli(tmp_path: Path, evidence: str, hypotheses: str, *args: str):
                                str(h), "--runs", "50", "--no-figure", *args])
 
 
-GOOD_H = hypotheses_text(low="0.2", high="0.6")
-GOOD_E = evidence_text(observation("k", "kills >= 1", 0.8))
 
 
 @pytest.mark.parametrize("evidence, where, message", [

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,7 +318,8 @@ def infer(model: Model, evidence: Evidence, hypotheses: Hypotheses, *, runs: int
           progress: Callable[[int, int], None] | None = None) -> Inference:
     """Weigh the hypotheses against the evidence on `runs` replications each (common random
     numbers), or with `target_se` until every posterior's standard error is below it (starting
-    from `runs`, at most `max_runs`). `progress(done, total)` counts rows."""
+    from `runs`, at most `max_runs`). `progress(done, total)` counts rows. On Ctrl-C raise
+    InferenceInterrupted with the inference of the batches that finished."""
     if runs < 2:
         raise InferenceError([f"runs: expected at least 2 replications (got {runs})"])
     if target_se is not None and not 0 < target_se < 1:
@@ -334,10 +335,11 @@ def infer(model: Model, evidence: Evidence, hypotheses: Hypotheses, *, runs: int
 
     try:
         while done < goal:
-            blocks.append(_run_block(model, reports, candidates, done, goal, seed, engine,
-                                     progress, done * len(candidates),
-                                     goal * len(candidates)))
-            done = goal
+            for batch in _batches(model, reports, candidates, done, goal, seed, engine):
+                blocks.append(batch)
+                done += batch[0].shape[1]
+                if progress is not None:
+                    progress(done * len(candidates), goal * len(candidates))
             if target_se is not None:
                 se = weighed().largest_se
                 if not se <= target_se and done < max_runs:
@@ -348,12 +350,11 @@ def infer(model: Model, evidence: Evidence, hypotheses: Hypotheses, *, runs: int
     return weighed()
 
 
-def _run_block(model: Model, reports: Sequence[Report], candidates: Sequence[Candidate],
-               lo: int, hi: int, seed: int, engine: str,
-               progress: Callable[[int, int], None] | None, start: int, total: int
-               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Replications lo … hi − 1 under every hypothesis: (predicate matches (H, n, J), the
-    drawn values by path (H, n), NaN where a hypothesis does not draw it)."""
+def _batches(model: Model, reports: Sequence[Report], candidates: Sequence[Candidate],
+             lo: int, hi: int, seed: int, engine: str
+             ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Replications lo … hi − 1 under every hypothesis, a batch at a time: (predicate matches
+    (H, n, J), the drawn values by path (H, n), NaN where a hypothesis does not draw it)."""
     from iadsim.engine.vectorized.counter_rng import (
         PRIOR_DRAW,
         CounterStreams,
@@ -362,33 +363,25 @@ def _run_block(model: Model, reports: Sequence[Report], candidates: Sequence[Can
 
     H = len(candidates)
     step = max(1, _ROWS_PER_BATCH // H)
-    matches, drawn = [], []
+    words = {d.word for c in candidates for d in c.draws}
     for a in range(lo, hi, step):
         b = min(hi, a + step)
+        n = b - a
         reps = np.arange(a, b, dtype=np.int64)
         streams = CounterStreams(replication_keys(seed, reps))
-        words = {d.word for c in candidates for d in c.draws}
         u = {w: streams.uniform(PRIOR_DRAW, w) for w in words}
-        points = np.concatenate([c.rows(b - a, u) for c in candidates])
+        points = np.concatenate([c.rows(n, u) for c in candidates])
         table = ParamTable(model.space, points, np.arange(len(points), dtype=np.int64),
                            np.tile(reps, H), tuple(c.name for c in candidates))
         results = run_engine(model, seed=seed, engine=engine, table=table, rows=False)
-        matches.append(np.stack([r.holds(results, H) for r in reports], axis=2)
-                       if reports else np.ones((H, b - a, 0), dtype=bool))
-        values: dict[str, np.ndarray] = {}
-        n = b - a
+        matches = np.stack([r.holds(results, H) for r in reports], axis=2) if reports \
+            else np.ones((H, n, 0), dtype=bool)
+        drawn: dict[str, np.ndarray] = {}
         for h, c in enumerate(candidates):
             for d in c.draws:
-                values.setdefault(d.path, np.full((H, n), np.nan))[h] = \
+                drawn.setdefault(d.path, np.full((H, n), np.nan))[h] = \
                     points[h * n:(h + 1) * n, d.slots[0]]
-        drawn.append(values)
-        if progress is not None:
-            progress(start + (b - lo) * H, total)
-    paths = dict.fromkeys(p for v in drawn for p in v)
-    return np.concatenate(matches, axis=1), {
-        p: np.concatenate([v.get(p, np.full((H, m.shape[1]), np.nan))
-                           for v, m in zip(drawn, matches, strict=True)], axis=1)
-        for p in paths}
+        yield matches, drawn
 
 
 # --- the answer --------------------------------------------------------------------------------
@@ -543,14 +536,13 @@ class Inference:
         with L^(−j) the likelihood of the other reports: Z_h = r_j A_hj + (1 − r_j) B_hj."""
         if "AB" not in self._cache:
             F = self.factors()
-            J = F.shape[2]
-            A = np.zeros((len(self.names), J))
-            B = np.zeros_like(A)
-            for j in range(J):
-                others = np.delete(F, j, axis=2).prod(axis=2)
-                A[:, j] = (others * self.matches[:, :, j]).mean(axis=1)
-                B[:, j] = (others * ~self.matches[:, :, j]).mean(axis=1)
-            self._cache["AB"] = (A, B)
+            ones = np.ones(F.shape[:2] + (1,))
+            before = np.concatenate([ones, np.cumprod(F, axis=2)[:, :, :-1]], axis=2)
+            after = np.concatenate([np.cumprod(F[:, :, ::-1], axis=2)[:, :, ::-1][:, :, 1:],
+                                    ones], axis=2)
+            others = before * after  # (H, N, J): the product over the reports but j
+            self._cache["AB"] = ((others * self.matches).mean(axis=1),
+                                 (others * ~self.matches).mean(axis=1))
         return self._cache["AB"]
 
     def without(self, j: int) -> np.ndarray:
