@@ -179,7 +179,7 @@ def test_reported_profile_mostly_no_radar_launches(
         reported_out: tuple[dict[str, Any], Path]) -> None:
     data, folder = reported_out
     assert data["profile"] == "reported"
-    units = pq.read_table(folder / "units.parquet").to_pydict()
+    units = pq.read_table(folder / "units").to_pydict()
     lower, k, n = radar_zero_fraction_lower_bound(units, confidence=0.999)
     assert n == 200
     assert lower > 0.5, (f"{k}/{n} replications without radar-guided launches; 99.9% lower "
@@ -209,8 +209,8 @@ def test_seed_fixes_each_replication_whatever_the_number_of_runs(tmp_path: Path)
     for runs in (10, 25):
         assert_ok(invoke("run", SCENARIO, "--runs", runs, "--seed", "5", "--json",
                          "--out", tmp_path / str(runs)))
-    short = pq.read_table(tmp_path / "10" / "units.parquet").to_pylist()
-    long = pq.read_table(tmp_path / "25" / "units.parquet").to_pylist()
+    short = pq.read_table(tmp_path / "10" / "units").to_pylist()
+    long = pq.read_table(tmp_path / "25" / "units").to_pylist()
     assert short == [row for row in long if row["replication"] < 10]
 
 
@@ -221,16 +221,19 @@ def test_out_writes_tables_and_summary(reported_out: tuple[dict[str, Any], Path]
     data, folder = reported_out
     runs = data["runs"]
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted([f"{t}.parquet" for t in TABLES] + ["summary.json"])
-    assert not [n for n in names if n.startswith(".")], f"temporary files left: {names}"
+    assert names == sorted([*TABLES, "parts", "run.json", "summary.json", ".lock"])
+    left = [p for p in folder.rglob("*") if p.name.endswith(".partial")]
+    assert not left, f"temporary files left: {left}"
+    for table in TABLES:  # one Parquet dataset per table, whole parts only
+        assert [p.suffix for p in (folder / table).iterdir()] == [".parquet"]
 
     assert json.loads((folder / "summary.json").read_text()) == data
 
     n_units = len(load_scenario(SCENARIO).fire_units)
-    replications = pq.read_table(folder / "replications.parquet")
-    units = pq.read_table(folder / "units.parquet")
-    threats = pq.read_table(folder / "threats.parquet")
-    passages = pq.read_table(folder / "passages.parquet")
+    replications = pq.read_table(folder / "replications")
+    units = pq.read_table(folder / "units")
+    threats = pq.read_table(folder / "threats")
+    passages = pq.read_table(folder / "passages")
     assert replications.num_rows == runs
     assert sorted(replications.column("replication").to_pylist()) == list(range(runs))
     assert units.num_rows == runs * n_units
@@ -255,8 +258,10 @@ def test_out_files_respect_umask(tmp_path: Path) -> None:
         assert_ok(invoke("run", SCENARIO, "--runs", "3", "--json", "--out", tmp_path))
     finally:
         os.umask(old)
-    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
-    assert all(mode == 0o644 for mode in modes.values()), modes
+    modes = {str(p.relative_to(tmp_path)): p.stat().st_mode & 0o777
+             for p in tmp_path.rglob("*")}
+    assert all(mode == (0o755 if (tmp_path / p).is_dir() else 0o644)
+               for p, mode in modes.items()), modes
 
 
 def test_out_without_json_reports_files_on_stderr(tmp_path: Path) -> None:
@@ -306,7 +311,7 @@ def test_interrupt_summarises_and_writes_finished_replications(
     assert result.exit_code == 130, everything(result)
     data = strict_json(result.stdout)
     assert data["runs"] == CHUNK
-    assert pq.read_table(tmp_path / "replications.parquet").num_rows == CHUNK
+    assert pq.read_table(tmp_path / "replications").num_rows == CHUNK
     assert "interrupted" in result.stderr
 
 

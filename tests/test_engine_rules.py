@@ -35,8 +35,9 @@ def scenario(**values: object):
 
 
 def test_thin_shell_is_found_at_any_speed():
-    """An envelope 400 m thick is crossed twice, even at 2 km/s and at 1000 km/s."""
-    for speed in (2000, 1_000_000):
+    """An envelope 400 m thick is crossed twice, even at 2 km/s and at 20 km/s (the fastest
+    speed a scenario may give)."""
+    for speed in (2000, 20_000):
         cs = scenario(rmin=1.0, rmax=1.4, speed=speed)
         assert len(cs.structure.envelope[0, 0]) == 2, (speed, cs.structure.envelope)
 

@@ -343,7 +343,7 @@ def test_the_parameters_are_recorded_with_the_results(model, tmp_path):
                                  str(tmp_path), "--profile", "reported", "--set",
                                  "command_posts.cp-air-defence.authority=autonomous"])
     assert result.exit_code == 0, result.output
-    meta = pq.read_schema(tmp_path / "replications.parquet").metadata
+    meta = pq.read_table(tmp_path / "replications").schema.metadata
     recorded = json.loads(meta[b"parameters"])
     assert recorded["command_posts.cp-air-defence.authority"] == "autonomous"
     assert recorded["command_posts.cp-air-defence.orders_prob"] == 0.1

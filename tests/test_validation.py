@@ -498,8 +498,9 @@ def test_erlang_b_recursion_hand_values():
 
 
 def erlang_yaml(channels: int, rate: float, mean_service: float, end_s: float) -> str:
-    """A stream crosses a 2 km envelope at 1e8 m/s (tens of microseconds: an instant), then flies
-    on slowly for ~20 minutes, so every engagement resolves while the threat is still flying."""
+    """A stream crosses a 20 cm envelope at 20 km/s (the fastest a scenario may fly; 10 µs: an
+    instant), then flies on slowly for ~20 minutes, so every engagement resolves while the
+    threat is still flying."""
     return f"""
 name: erlang-loss
 duration_s: {end_s + 60}
@@ -509,10 +510,10 @@ fire_units:
     lon: -66.0
     guidance: infrared
     acquire_rate: .inf
-    max_range_km: 2
+    max_range_km: 0.0001
     max_alt_m: 5000
     channels: {channels}
-    missiles: 1000000
+    missiles: 100000
     launch_reliability: 1.0
     pk: 1.0
     engagement_time: {{dist: exponential, mean: {mean_service}}}
@@ -524,8 +525,8 @@ streams:
     start_s: 0
     end_s: {end_s}
     route:
-      - {{lat: 9.8, lon: -66.0, alt_m: 1000, speed_mps: 1.0e+8}}
-      - {{lat: 10.2, lon: -66.0, alt_m: 1000, speed_mps: 1.0e+8}}
+      - {{lat: 9.8, lon: -66.0, alt_m: 0, speed_mps: 2.0e+4}}
+      - {{lat: 10.2, lon: -66.0, alt_m: 0, speed_mps: 2.0e+4}}
       - {{lat: 11.2, lon: -66.0, alt_m: 1000, speed_mps: 100}}
 """
 

@@ -85,8 +85,8 @@ def test_workers_do_not_change_results(tmp_path):
     pooled = simulate(prepared, 3000, seed=9, workers=2, out=tmp_path / "two")
     assert serial.as_dict() == pooled.as_dict()
     for table in ("replications", "units", "threats", "passages"):
-        one = pq.read_table(tmp_path / "one" / f"{table}.parquet")
-        two = pq.read_table(tmp_path / "two" / f"{table}.parquet")
+        one = pq.read_table(tmp_path / "one" / table)
+        two = pq.read_table(tmp_path / "two" / table)
         assert one.schema == two.schema and one.num_rows == two.num_rows > 0, table
         for name in one.column_names:  # NaN equals NaN here (kill times of leakers)
             np.testing.assert_array_equal(one[name].to_numpy(zero_copy_only=False),

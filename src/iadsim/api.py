@@ -8,6 +8,8 @@ row in memory, for notebooks, tests and analyses.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim import interrupt
 from iadsim.analysis.compare import Comparison
 from iadsim.analysis.compare import compare as compare_profiles
 from iadsim.analysis.explain import ExplainError, Explanation
@@ -27,7 +30,7 @@ from iadsim.analysis.sensitivity import Sensitivity
 from iadsim.analysis.sensitivity import sensitivity as analyse_sensitivity
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import structure_values
-from iadsim.engine import DEFAULT_ENGINE, check_engine
+from iadsim.engine import DEFAULT_ENGINE, EngineInterrupted, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, Results, RunInfo, run_info
 from iadsim.inert import Inert, inert_parameters
@@ -41,6 +44,7 @@ from iadsim.scenario.evidence import (
     load_evidence,
     load_hypotheses,
 )
+from iadsim.store import ResultsError, ResultsStore
 from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
@@ -242,14 +246,14 @@ def chunk_size(model: Model, engine: str, plan: Any = None) -> int:
 
 
 def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,
-             workers: int = 1, out: str | Path | None = None,
+             workers: int = 1, out: str | Path | None = None, mode: str = "new",
              progress: Callable[[int], None] | None = None) -> RunSummary:
     """Run replications 0 … runs − 1 at the model's point in blocks (in `workers` processes),
-    accumulating the summary and, with `out`, streaming per-replication rows to Parquet. On
-    Ctrl-C raise Interrupted with the summary of the blocks that finished (also written to
-    `out`)."""
-    from iadsim.store import ResultsWriter
-
+    accumulating the summary and, with `out`, committing per-replication rows to the results
+    folder part by part (store.py; `mode`: "new", "overwrite" or "resume"). On Ctrl-C (or
+    SIGTERM, which the CLI turns into one) raise Interrupted with the summary of the finished
+    blocks, all of them written; a write error (a full disk) is a ResultsError that says what
+    was kept."""
     check_engine(engine)
     plan = None
     if engine == "vectorized":
@@ -257,25 +261,72 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
 
         plan = Plan(model.structure)  # once per run, handed to every block
     info = run_info(model.structure, model.table(0), seed, engine, model.settings)
-    total = Accumulator(summary_observables(info))
-    writer = ResultsWriter(out) if out is not None else None
+    names = summary_observables(info)
+    store = ResultsStore(out, _manifest(model, runs, seed, engine), mode) \
+        if out is not None else None
+    total = Accumulator(names)  # the committed blocks (all of them without a store)
+    for record in store.committed if store else ():
+        total.merge(Accumulator.from_state(record["state"]))
+    if progress is not None and total.n:
+        progress(total.n)
+    pending = Accumulator(names)
+    spans = store.remaining() if store else [(0, runs)]
+    interrupted = False
     try:
-        for block in _blocks(model, runs, seed, engine, workers,
-                             chunk_size(model, engine, plan), out is not None, plan):
-            total.add(block)
-            if writer is not None:
-                writer.append(block)
-            if progress is not None:
-                progress(block.runs)
-    except KeyboardInterrupt:
-        summary = _summary(info, total) if total.n else None
-        if writer is not None:
-            writer.close(summary.as_dict() if summary else None)
-        raise Interrupted(summary) from None
-    summary = _summary(info, total)
-    if writer is not None:
-        writer.close(summary.as_dict())
+        try:
+            for first, block in _blocks(model, spans, seed, engine, workers,
+                                        chunk_size(model, engine, plan), out is not None, plan):
+                tables = block.tables() if store is not None else None
+                with interrupt.deferred():  # counted and queued together, or neither
+                    pending.add(block)
+                    if store is not None:
+                        store.append(block, first, tables)
+                if store is not None and store.due():
+                    with interrupt.deferred():
+                        _commit(store, pending, total)
+                        pending = Accumulator(names)
+                if progress is not None:
+                    progress(block.runs)
+                interrupt.check()
+        except KeyboardInterrupt:
+            interrupted = True
+        with interrupt.deferred(reraise=False):  # already stopping: finish writing
+            if store is not None:
+                _commit(store, pending, total)
+            else:
+                total.merge(pending)
+    except OSError as exc:
+        kept = _summary(info, total) if total.n else None
+        with contextlib.suppress(OSError):
+            store.finish(kept.as_dict() if kept else None)  # type: ignore[union-attr]
+        raise ResultsError(f"{out}: cannot write results ({exc.strerror or exc}); kept the "
+                           f"{total.n} replications already written"
+                           + (" and their summary.json" if kept else "")) from None
+    summary = _summary(info, total) if total.n else None
+    if store is not None:
+        store.finish(summary.as_dict() if summary else None)
+    if interrupted or summary is None:
+        raise Interrupted(summary)
     return summary
+
+
+def _commit(store: Any, pending: Accumulator, total: Accumulator) -> None:
+    """Commit the held blocks with their summary state, and count them in the total."""
+    if store.pending:
+        store.commit(pending.state())
+        total.merge(pending)
+
+
+def _manifest(model: Model, runs: int, seed: int, engine: str) -> dict[str, Any]:
+    """What identifies a run in its results folder: --resume continues only the same one."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(model.scenario.model_dump(mode="json"),
+                                       sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(model.point.theta).tobytes())
+    return {"scenario": model.name, "profile": model.profile,
+            "settings": {k: v for k, v in model.settings.items()}, "seed": seed,
+            "engine": engine, "model": digest.hexdigest(), "runs": runs}
 
 
 def _summary(info: RunInfo, total: Accumulator) -> RunSummary:
@@ -287,6 +338,15 @@ _WORKER: dict[str, Any] = {}  # a worker process's model and plan, set once by _
 
 
 def _start_worker(model: Model, plan: Any) -> None:
+    """A worker leaves Ctrl-C to its parent and dies with it (Linux: PR_SET_PDEATHSIG)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     _WORKER.update(model=model, plan=plan)
 
 
@@ -295,28 +355,76 @@ def _run_block(first: int, n: int, seed: int, engine: str, rows: bool) -> Result
                       plan=_WORKER["plan"])
 
 
-def _blocks(model: Model, runs: int, seed: int, engine: str, workers: int, size: int,
-            rows: bool, plan: Any) -> Iterator[Results]:
-    """Results of consecutive blocks of replications, in order."""
-    spans = [(first, min(size, runs - first)) for first in range(0, runs, size)]
-    if workers <= 1 or len(spans) == 1:
-        for first, n in spans:
-            yield run_engine(model, n, seed=seed, engine=engine, first=first, rows=rows,
-                             plan=plan)
+def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: str,
+            workers: int, size: int, rows: bool, plan: Any) -> Iterator[tuple[int, Results]]:
+    """(first replication, results) of the blocks of the spans, made lazily; in order with
+    one worker. On Ctrl-C the blocks that finished are yielded before it is raised again."""
+    starts = ((first, min(size, hi - first)) for lo, hi in spans
+              for first in range(lo, hi, size))
+    if workers <= 1:
+        for first, n in starts:
+            try:
+                yield first, run_engine(model, n, seed=seed, engine=engine, first=first,
+                                        rows=rows, plan=plan)
+            except EngineInterrupted as stop:
+                if stop.partial is not None:
+                    yield first, stop.partial
+                raise KeyboardInterrupt from None
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
-                             initargs=(model, plan)) as pool:
-        pending: list[Future[Results]] = []
-        try:
-            for first, n in spans:
-                pending.append(pool.submit(_run_block, first, n, seed, engine, rows))
-                if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
-                    yield pending.pop(0).result()
-            while pending:
-                yield pending.pop(0).result()
-        finally:
-            for f in pending:
-                f.cancel()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                               initargs=(model, plan))
+    pending: list[tuple[int, Future[Results]]] = []
+    try:
+        for first, n in starts:
+            with _no_sigint() if not pending else contextlib.nullcontext():
+                # workers are started by the first submit: they inherit Ctrl-C ignored
+                pending.append((first, pool.submit(_run_block, first, n, seed, engine, rows)))
+            if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
+                first_done, future = pending.pop(0)
+                yield first_done, future.result()
+        while pending:
+            first_done, future = pending.pop(0)
+            yield first_done, future.result()
+    except KeyboardInterrupt:
+        finished = [(f, fut) for f, fut in pending if fut.done() and not fut.cancelled()
+                    and fut.exception() is None]
+        _stop(pool)
+        for first, future in finished:
+            yield first, future.result()
+        raise
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _no_sigint() -> Iterator[None]:
+    """Ctrl-C ignored for the moment (in the main thread; elsewhere it cannot be changed)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: pending work cancelled, workers terminated, none waited on
+    for longer than it takes them to exit."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.join(timeout=5)
 
 
 # --- the parameter listing ------------------------------------------------------------------------

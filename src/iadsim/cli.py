@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -44,6 +45,7 @@ from iadsim.rules import LINKS
 from iadsim.scenario import ScenarioError, builtin_scenarios
 from iadsim.scenario.load import load_scenario
 from iadsim.scenario.schema import Scenario
+from iadsim.store import ResultsError, check_folder
 
 app = typer.Typer(
     help="iadsim: simulate an integrated air-defence system and explain why it does or does "
@@ -105,6 +107,15 @@ def _print_json(result: Any, figure: Path | None) -> None:
                                  "figure": str(figure) if figure else None}) + "\n")
 
 
+def _capped(workers: int) -> int:
+    """At most one worker per CPU: more only compete for the same cores."""
+    cpus = os.cpu_count() or 1
+    if workers > cpus:
+        err.print(f"[yellow]warning:[/yellow] --workers {workers}: this machine has {cpus} "
+                  f"CPUs; using {cpus}")
+    return min(workers, cpus)
+
+
 def _warn_inert(model: Model) -> None:
     """One warning line on stderr per parameter that cannot act at the model's point and whose
     value was written down (a file, a profile, --set); one line counts the defaults."""
@@ -131,8 +142,14 @@ def run_command(
     workers: Annotated[int, typer.Option(
         "--workers", "-w", min=1, help="Local worker processes (same results for any).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Also write per-replication results (Parquet) into this folder.")] = None,
+    out_dir: Annotated[str | None, typer.Option(
+        "--out", help="Also write per-replication results (Parquet datasets) into this "
+        "folder.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Complete the run whose results --out holds (an interrupted or "
+        "killed one): only the missing replications run.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the results --out holds.")] = False,
     settings: Annotated[list[str] | None, SET] = None,
 ) -> None:
     """Run a scenario many times and summarise what happened and where the kill chain broke."""
@@ -140,6 +157,16 @@ def run_command(
         check_engine(engine)
     except ValueError as exc:
         raise _fail(f"--engine: {exc}") from None
+    if (resume or overwrite) and out_dir is None:
+        raise _fail("--resume and --overwrite need --out", 1)
+    if resume and overwrite:
+        raise _fail("give --resume or --overwrite, not both", 1)
+    if out_dir is not None:
+        try:
+            check_folder(out_dir)
+        except ResultsError as exc:
+            raise _fail(str(exc), 1) from None
+    workers = _capped(workers)
     model = _load(scenario, profile, settings)
     _warn_inert(model)
     interrupted = False
@@ -147,13 +174,18 @@ def run_command(
         task = bar.add_task(f"{model.name} · {model.profile}", total=runs)
         try:
             summary = simulate(model, runs, seed=seed, engine=engine, workers=workers,
-                               out=out_dir, progress=lambda n: bar.advance(task, n))
+                               out=out_dir, progress=lambda n: bar.advance(task, n),
+                               mode="resume" if resume else "overwrite" if overwrite
+                               else "new")
         except Interrupted as stop:
             if stop.summary is None:
                 raise _fail("interrupted before any replication finished", 130) from None
             summary, interrupted = stop.summary, True
+        except ResultsError as exc:
+            raise _fail(str(exc), 1) from None
     if out_dir is not None and not as_json:
-        err.print(f"wrote {', '.join(TABLES)} (Parquet) and summary.json to {escape(str(out_dir))}")
+        err.print(f"wrote {', '.join(TABLES)} (Parquet datasets) and summary.json to "
+                  f"{escape(str(out_dir))}")
     if as_json:
         sys.stdout.write(json.dumps(summary.as_dict()) + "\n")
     else:
@@ -498,13 +530,13 @@ def _write_csv(table: Any, path: Path) -> None:
 
 
 def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
-    """A YAML file holding one mapping."""
+    """A YAML file holding one mapping, read by the loader every input file goes through."""
+    from iadsim.scenario.load import read_text, read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{option} {path}: cannot read: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{option} {path}: expected a mapping of {what}")
+        data = read_yaml(read_text(path), str(path), what)[0]
+    except ScenarioError as exc:
+        raise ValueError(f"{option} {exc}") from None
     return {str(k): v for k, v in data.items()}
 
 
@@ -592,8 +624,9 @@ def main(version: Annotated[bool, typer.Option("--version", help="Show the versi
 
 
 def _ci(e: Estimate, digits: int = 2) -> str:
-    half = (e.ci_high - e.ci_low) / 2 if e.ci_high == e.ci_high else 0.0
-    return f"{e.mean:.{digits}f} [dim]±{half:.{digits}f}[/dim]"
+    if e.ci_high != e.ci_high:  # one replication: no interval
+        return f"{e.mean:.{digits}f} [dim]± undefined[/dim]"
+    return f"{e.mean:.{digits}f} [dim]±{(e.ci_high - e.ci_low) / 2:.{digits}f}[/dim]"
 
 
 def _print_summary(summary: RunSummary) -> None:

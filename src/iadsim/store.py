@@ -1,54 +1,260 @@
-"""Per-replication results as Parquet tables, streamed block by block and renamed into place
-when the run ends (or is interrupted), so a file is always whole."""
+"""Per-replication results on disk (`--out DIR`), written so that nothing computed is lost and
+nothing partial is ever read:
+
+    DIR/run.json                       what run this is (scenario, point, seed, engine, runs)
+    DIR/replications/part-*.parquet    one Parquet dataset per table (pyarrow.dataset, DuckDB:
+    DIR/units/part-*.parquet           `read_parquet('DIR/units/*.parquet')`), each part a set
+    DIR/threats/part-*.parquet         of whole blocks of replications
+    DIR/passages/part-*.parquet
+    DIR/parts/part-*.json              a part's commit record: its replications and summary state
+    DIR/summary.json                   the summary of every committed part
+    DIR/.lock                          held while a run writes the folder
+
+Finished blocks are gathered into a part up to a bounded size (64 MB of tables in memory), or for
+a few seconds at most, and
+then committed: each table's file written aside (a hidden name) and renamed, then the commit
+record, last. A part without its record (a run killed between the renames) is not part of the
+results: `--resume` deletes it and runs its replications again. The summary is always that of
+the committed parts, so it agrees with the tables.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from iadsim.engine.results import TABLES, Results
 
-__all__ = ["TABLES", "ResultsWriter"]
+__all__ = ["TABLES", "ResultsError", "ResultsStore"]
+
+MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
+PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
+PART_SECONDS = 5.0  # … or at least this often, while blocks finish
 
 
-class ResultsWriter:
-    """Appends blocks of results to Parquet files written aside; `close` renames them into
-    `folder` and writes `summary.json`."""
+class ResultsError(Exception):
+    """The results folder cannot be used or written; one line for the user."""
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._writers: dict[str, pq.ParquetWriter] = {}
-        self._paths: dict[str, str] = {}
 
-    def append(self, results: Results) -> None:
-        for name, table in results.tables().items():
-            if name not in self._writers:
-                fd, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial",
-                                            dir=self.folder)
+class ResultsStore:
+    """A results folder opened for one run: `mode` "new" (refuses a folder holding results),
+    "overwrite" (removes them first) or "resume" (keeps the committed parts of the same run)."""
+
+    def __init__(self, folder: str | Path, manifest: Mapping[str, Any], mode: str = "new"):
+        self.folder = check_folder(folder)
+        self.manifest = dict(manifest)
+        self._lock = _take_lock(self.folder)
+        try:
+            self.committed = self._open(mode)
+        except BaseException:
+            self._release()
+            raise
+        self._pending: list[dict[str, Any]] = []
+        self._ranges: list[tuple[int, int]] = []
+        self._rows = self._bytes = 0
+        self._since = time.monotonic()
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def _open(self, mode: str) -> list[dict[str, Any]]:
+        """The commit records kept (resume), after clearing what must not stay."""
+        held = self.holds_results()
+        if mode == "resume":
+            if not (self.folder / MANIFEST).is_file():
+                raise ResultsError(f"{self.folder}: nothing to resume (no {MANIFEST})")
+            before = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+            changed = [k for k in self.manifest if k != "runs"
+                       and before.get(k) != self.manifest[k]]
+            if changed:
+                raise ResultsError(f"{self.folder}: holds another run ({', '.join(changed)} "
+                                   "differ): --resume continues the same run; use "
+                                   "--overwrite to replace it")
+            records = self._records()
+            self._clear_uncommitted({r["name"] for r in records})
+            done = sum(hi - lo for r in records for lo, hi in r["ranges"])
+            if done > self.manifest["runs"]:
+                raise ResultsError(f"{self.folder}: already holds {done} replications, more "
+                                   f"than --runs {self.manifest['runs']}")
+        elif held and mode != "overwrite":
+            raise ResultsError(f"{self.folder}: already holds results; give --resume to "
+                               "complete that run or --overwrite to replace it")
+        else:
+            self._remove_results()
+            records = []
+        self._write_json(MANIFEST, self.manifest)
+        for name in (*TABLES, COMMITS):
+            (self.folder / name).mkdir(exist_ok=True)
+        return records
+
+    def holds_results(self) -> bool:
+        return any((self.folder / n).exists() for n in (MANIFEST, SUMMARY, COMMITS, *TABLES)) \
+            or any((self.folder / f"{t}.parquet").exists() for t in TABLES)
+
+    def _records(self) -> list[dict[str, Any]]:
+        folder = self.folder / COMMITS
+        if not folder.is_dir():
+            return []
+        return [json.loads(p.read_text(encoding="utf-8"))
+                for p in sorted(folder.glob("part-*.json"))]
+
+    def _clear_uncommitted(self, names: set[str]) -> None:
+        """Remove table parts without a commit record, and files left written aside."""
+        for sub in (*TABLES, COMMITS):
+            for p in (self.folder / sub).glob("*") if (self.folder / sub).is_dir() else ():
+                if p.name.startswith(".") or p.name.split(".")[0] not in names:
+                    p.unlink()
+
+    def _remove_results(self) -> None:
+        for name in (MANIFEST, SUMMARY, *(f"{t}.parquet" for t in TABLES)):
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / name).unlink()
+        for name in (*TABLES, COMMITS):
+            shutil.rmtree(self.folder / name, ignore_errors=True)
+
+    def remaining(self) -> list[tuple[int, int]]:
+        """The replication ranges of 0 … runs − 1 not yet committed, in order."""
+        done = sorted(tuple(r) for rec in self.committed for r in rec["ranges"])
+        out, at = [], 0
+        for lo, hi in done:
+            if lo > at:
+                out.append((at, lo))
+            at = max(at, hi)
+        if at < self.manifest["runs"]:
+            out.append((at, self.manifest["runs"]))
+        return out
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(self, results: Results, first: int, tables: dict[str, Any] | None = None
+               ) -> None:
+        """Hold a finished block (replications first … first + runs − 1; `tables`: its
+        results.tables(), if already made) for the next part."""
+        tables = tables if tables is not None else results.tables()
+        self._pending.append(tables)
+        self._bytes += sum(t.nbytes for t in tables.values())
+        if self._ranges and self._ranges[-1][1] == first:
+            self._ranges[-1] = (self._ranges[-1][0], first + results.runs)
+        else:
+            self._ranges.append((first, first + results.runs))
+        self._rows += results.runs
+
+    @property
+    def pending(self) -> int:
+        """Replications held, not yet committed."""
+        return self._rows
+
+    def due(self) -> bool:
+        """Whether the held blocks should be committed now."""
+        return self._bytes >= PART_BYTES or (
+            self._rows > 0 and time.monotonic() - self._since >= PART_SECONDS)
+
+    def commit(self, state: Mapping[str, Any]) -> None:
+        """Write the held blocks as one part with its summary `state`; on an error (a full
+        disk) nothing of the part stays and the error is raised."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._pending:
+            return
+        name = f"part-{self._ranges[0][0]:012d}"
+        written: list[Path] = []
+        aside: list[str] = []
+        try:
+            for table in TABLES:
+                data = pa.concat_tables([p[table] for p in self._pending])
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial",
+                                           dir=self.folder / table)
                 os.close(fd)
-                self._paths[name] = path
-                self._writers[name] = pq.ParquetWriter(path, table.schema)
-            self._writers[name].write_table(table)
+                aside.append(tmp)
+                pq.write_table(data, tmp)
+                written.append(_publish(tmp, self.folder / table / f"{name}.parquet"))
+            record = {"name": name, "ranges": self._ranges, "state": dict(state)}
+            written.append(self._write_json(f"{COMMITS}/{name}.json", record))
+        except BaseException:
+            for p in [*aside, *written]:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(p)
+            raise
+        self.committed.append(record)
+        self._pending, self._ranges, self._rows, self._bytes = [], [], 0, 0
+        self._since = time.monotonic()
 
-    def close(self, summary: dict[str, Any] | None) -> list[Path]:
-        """Finish the files and move them into place; returns the paths written."""
-        written = []
-        for name, writer in self._writers.items():
-            writer.close()
-            written.append(_publish(self._paths[name], self.folder / f"{name}.parquet"))
-        self._writers.clear()
-        if summary is not None:
-            fd, path = tempfile.mkstemp(prefix=".summary.", dir=self.folder)
-            with os.fdopen(fd, "w") as f:
-                json.dump(summary, f, indent=2)
-            written.append(_publish(path, self.folder / "summary.json"))
-        return written
+    def finish(self, summary: Mapping[str, Any] | None) -> None:
+        """Write summary.json (of the committed parts) and release the folder."""
+        try:
+            if summary is not None:
+                self._write_json(SUMMARY, summary)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the lock
+            self._lock = None
+
+    def _write_json(self, name: str, data: Any) -> Path:
+        target = self.folder / name
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                   dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+            return _publish(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+def check_folder(folder: str | Path) -> Path:
+    """A folder results can be written to, created if need be; ResultsError saying why not
+    (checked before any work, so that nothing computed is lost to a bad name)."""
+    text = str(folder)
+    if not text.strip():
+        raise ResultsError("--out: give a folder name")
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise ResultsError(f"{path}: exists and is not a folder")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ResultsError(f"{path}: {existing} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot write here: {exc.strerror or exc}") from None
+    return path
+
+
+def _take_lock(folder: Path) -> Any:
+    """An exclusive lock on the folder for this process, or ResultsError naming the holder."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    f = open(folder / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 (held until released)
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise ResultsError(f"{folder}: another iadsim run (pid {holder}) is writing here; "
+                           "wait for it or choose another folder") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
 
 
 def _publish(tmp: str, target: Path) -> Path:

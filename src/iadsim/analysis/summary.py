@@ -35,16 +35,40 @@ class Accumulator:
         if results.runs == 0:
             return
         values = np.stack([results.observable(name) for name in self.names], axis=1)
-        n_b = len(values)
         mean_b = values.mean(axis=0)
-        m2_b = ((values - mean_b) ** 2).sum(axis=0)
+        self._join(len(values), mean_b, ((values - mean_b) ** 2).sum(axis=0),
+                   results.links.sum(axis=0), results.deepest.sum(axis=0))
+
+    def merge(self, other: Accumulator) -> None:
+        """Add another accumulator's replications (of the same observables)."""
+        if other.n:
+            self._join(other.n, other.mean, other.m2, other.links, other.deepest)
+
+    def _join(self, n_b: int, mean_b: np.ndarray, m2_b: np.ndarray, links: np.ndarray,
+              deepest: np.ndarray) -> None:
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * n_b / n
         self.m2 = self.m2 + m2_b + delta ** 2 * self.n * n_b / n
         self.n = n
-        self.links += results.links.sum(axis=0)
-        self.deepest += results.deepest.sum(axis=0)
+        self.links = self.links + links
+        self.deepest = self.deepest + deepest
+
+    def state(self) -> dict[str, object]:
+        """Plain data that `from_state` reads back exactly (floats round-trip through JSON)."""
+        return {"names": list(self.names), "n": self.n, "mean": self.mean.tolist(),
+                "m2": self.m2.tolist(), "links": self.links.tolist(),
+                "deepest": self.deepest.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, object]) -> Accumulator:
+        out = cls(tuple(state["names"]))  # type: ignore[arg-type]
+        out.n = int(state["n"])  # type: ignore[arg-type]
+        out.mean = np.array(state["mean"], dtype=float)
+        out.m2 = np.array(state["m2"], dtype=float)
+        out.links = np.array(state["links"], dtype=np.int64)
+        out.deepest = np.array(state["deepest"], dtype=np.int64)
+        return out
 
     def estimates(self) -> dict[str, Estimate]:
         return {name: Estimate.from_moments(self.n, self.mean[i], self.m2[i])

@@ -15,7 +15,16 @@ if TYPE_CHECKING:
 ENGINES = ("vectorized", "reference")
 DEFAULT_ENGINE = "vectorized"
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "check_engine", "run"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineInterrupted", "check_engine", "run"]
+
+
+class EngineInterrupted(KeyboardInterrupt):
+    """Ctrl-C inside an engine that runs rows one at a time: `partial` holds the rows that
+    finished (the first ones of the table), so that none of them is lost."""
+
+    def __init__(self, partial: Results | None):
+        super().__init__()
+        self.partial = partial
 
 
 def check_engine(name: str) -> str:
@@ -44,7 +53,13 @@ def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAU
     if engine == "reference":
         from iadsim.engine.reference import run_reference
 
-        results = run_reference(model.structure, table, seed=seed, rows=rows)
+        try:
+            results = run_reference(model.structure, table, seed=seed, rows=rows)
+        except EngineInterrupted as stop:
+            if stop.partial is not None:
+                stop.partial = stop.partial.with_info(run_info(
+                    model.structure, table, seed, engine, model.settings))
+            raise
     else:
         from iadsim.engine.vectorized import run_vectorized
 

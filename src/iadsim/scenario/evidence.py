@@ -34,10 +34,9 @@ from pydantic import (
 
 from iadsim.scenario.load import (
     Path_,
-    Problem,
-    ScenarioError,
     Source,
     builtin_scenarios,
+    read_text,
     read_yaml,
     validated,
 )
@@ -391,10 +390,4 @@ def companion(scenario: str | Path, kind: str) -> Path | None:
 
 
 def _read(path: str | Path) -> tuple[str, str]:
-    name = str(path)
-    try:
-        return Path(path).read_text(encoding="utf-8"), name
-    except FileNotFoundError:
-        raise ScenarioError([Problem(name, None, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(name, None, "", f"cannot read: {exc}")]) from None
+    return read_text(Path(path)), str(path)

@@ -58,26 +58,48 @@ def builtin_scenarios() -> dict[str, Path]:
             and not p.name.endswith(tuple(f".{c}.yaml" for c in COMPANIONS))}
 
 
+MAX_FILE_BYTES = 10 << 20  # larger input files are refused: no scenario needs them
+MAX_NODES = 200_000  # YAML nodes, aliases expanded: beyond, a file is refused (alias bombs)
+
+
 def resolve(source: str | Path) -> Path:
     """A scenario path, or the path of the built-in scenario of that name."""
     path = Path(source)
-    if path.is_file():
+    if path.exists() or str(source) not in builtin_scenarios():
         return path
-    builtins = builtin_scenarios()
-    if str(source) in builtins:
-        return builtins[str(source)]
-    raise ScenarioError([Problem(str(source), None, "", (
-        "no such file, and not a built-in scenario; built-in: " + ", ".join(sorted(builtins))))])
+    return builtin_scenarios()[str(source)]
 
 
 def load_scenario(source: str | Path) -> Scenario:
     """Load and validate a scenario from a file path or a built-in name."""
     path = resolve(source)
+    if not path.exists():
+        raise ScenarioError([Problem(str(source), None, "", (
+            "no such file, and not a built-in scenario; built-in: "
+            + ", ".join(sorted(builtin_scenarios()))))])
+    return parse_scenario(read_text(path), str(path))
+
+
+def read_text(path: Path) -> str:
+    """The text of an input file (scenario, evidence, hypotheses): a regular file of at most
+    MAX_FILE_BYTES, in UTF-8; ScenarioError saying what is wrong otherwise."""
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem(str(path), None, "", message)])
+
+    if path.is_dir():
+        raise fail("is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise fail("is not a regular file (a pipe, a device or a socket?): give a YAML file")
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(f"is {size / 2**20:.1f} MB; input files are limited to "
+                       f"{MAX_FILE_BYTES >> 20} MB")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail("no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), None, "", f"cannot read: {exc}")]) from None
-    return parse_scenario(text, str(path))
+        raise fail(f"cannot read: {exc}") from None
 
 
 def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
@@ -96,6 +118,11 @@ def read_yaml(text: str, filename: str, what: str
               ) -> tuple[dict[str, Any], dict[Path_, int], list[tuple[Path_, str]]]:
     """(data, line of every key, duplicate-key problems) of a YAML mapping: the one reader of
     every file iadsim takes (scenarios, evidence, hypotheses)."""
+    def fail(line: int | None, message: str) -> ScenarioError:
+        return ScenarioError([Problem(filename, line, "", message)])
+
+    if len(text) > MAX_FILE_BYTES:
+        raise fail(None, f"longer than {MAX_FILE_BYTES >> 20} MB; input files are limited to it")
     try:  # parsed once: the node tree gives the lines, the data is built from it
         loader = yaml.SafeLoader(text)
         try:
@@ -107,7 +134,15 @@ def read_yaml(text: str, filename: str, what: str
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise ScenarioError([Problem(filename, line, "", f"not valid YAML: {exc}")]) from None
+        raise fail(line, f"not valid YAML: {exc}") from None
+    except _TooBig as exc:
+        raise fail(exc.line, f"its aliases (*name) expand to more than {MAX_NODES:,} values: "
+                   "refused (write the values out, or use fewer aliases)") from None
+    except RecursionError:
+        raise fail(None, "nested too deeply (lists or mappings inside each other hundreds "
+                   "of levels down)") from None
+    except ValueError as exc:  # an integer too long for Python to read
+        raise fail(None, f"cannot read a number: {exc}") from None
     if not isinstance(raw, dict):
         raise ScenarioError([Problem(filename, 1, "", f"expected a mapping of {what} fields")])
     return raw, lines, [(p, "duplicate key: each key may appear once") for p in duplicates]
@@ -333,7 +368,13 @@ def _line_marks(node: yaml.Node | None) -> tuple[dict[Path_, int], list[Path_]]:
     duplicates: list[Path_] = []
     keys = yaml.constructor.SafeConstructor()  # keys as safe_load reads them: `1:` is 1
 
+    count = 0
+
     def walk(n: yaml.Node, path: Path_) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES:
+            raise _TooBig(n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
             seen: set[Any] = set()
             for k, v in n.value:
@@ -354,6 +395,11 @@ def _line_marks(node: yaml.Node | None) -> tuple[dict[Path_, int], list[Path_]]:
         lines[()] = node.start_mark.line + 1
         walk(node, ())
     return lines, duplicates
+
+
+class _TooBig(Exception):
+    def __init__(self, line: int):
+        self.line = line
 
 
 def _line_of(lines: dict[Path_, int], path: Path_) -> int | None:

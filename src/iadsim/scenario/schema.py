@@ -15,6 +15,7 @@ import math
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -50,11 +51,36 @@ def _not_boolean(value: Any) -> Any:
 
 NotBoolean = BeforeValidator(_not_boolean)
 Probability = Annotated[float, Field(ge=0.0, le=1.0), NotBoolean]
-NonNegative = Annotated[float, Field(ge=0.0), NotBoolean]
 Positive = Annotated[float, Field(gt=0.0), NotBoolean]
 MaybeInfinite = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_not_nan), NotBoolean]
-Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=True, description="Events per second; .inf "
-                              "means at once."), BeforeValidator(_not_nan), NotBoolean]
+def _rate_bound(value: float) -> float:
+    if math.isfinite(value) and value > 1_000.0:
+        raise PydanticCustomError("rate_bound", "a rate is at most 1000 per second (or .inf: "
+                                  "at once)")
+    return value
+
+
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=True, description="Events per second, up "
+                              "to 1,000; .inf means at once."), BeforeValidator(_not_nan),
+                 NotBoolean, AfterValidator(_rate_bound)]
+# Physically sensible bounds (documented in `iadsim schema`): numbers beyond them are typing
+# mistakes, and would exhaust memory or overflow before anything ran.
+DAYS_30 = 30 * 86_400.0
+Seconds = Annotated[float, Field(ge=0.0, le=DAYS_30, description="Seconds, up to 30 days."),
+                    NotBoolean]
+PositiveSeconds = Annotated[float, Field(gt=0.0, le=DAYS_30, description="Seconds, up to 30 "
+                                         "days."), NotBoolean]
+Altitude = Annotated[float, Field(ge=0.0, le=100_000.0, description="Metres, up to 100 km."),
+                     NotBoolean]
+PositiveAltitude = Annotated[float, Field(gt=0.0, le=100_000.0, description="Metres, up to "
+                                          "100 km."), NotBoolean]
+Kilometres = Annotated[float, Field(ge=0.0, le=5_000.0, description="Kilometres, up to "
+                                    "5,000."), NotBoolean]
+PositiveKilometres = Annotated[float, Field(gt=0.0, le=5_000.0, description="Kilometres, up "
+                                            "to 5,000."), NotBoolean]
+Speed = Annotated[float, Field(gt=0.0, le=20_000.0, description="Metres per second, up to "
+                               "20,000."), NotBoolean]
+Factor = Annotated[float, Field(ge=0.0, le=1_000.0), NotBoolean]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0), NotBoolean]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0), NotBoolean]
 Identifier = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -76,22 +102,22 @@ class Fixed(Strict):
     """Always the same value."""
 
     dist: Literal["fixed"]
-    value: NonNegative
+    value: Seconds
 
 
 class Exponential(Strict):
     """Exponential with the given mean (memoryless delays, service times)."""
 
     dist: Literal["exponential"]
-    mean: Positive
+    mean: PositiveSeconds
 
 
 class Uniform(Strict):
     """Uniform between low and high."""
 
     dist: Literal["uniform"]
-    low: NonNegative
-    high: NonNegative
+    low: Seconds
+    high: Seconds
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -104,9 +130,9 @@ class Triangular(Strict):
     """Triangular with low, mode and high."""
 
     dist: Literal["triangular"]
-    low: NonNegative
-    mode: NonNegative
-    high: NonNegative
+    low: Seconds
+    mode: Seconds
+    high: Seconds
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -119,16 +145,17 @@ class LogNormal(Strict):
     """Log-normal with the given median and log-scale sigma."""
 
     dist: Literal["lognormal"]
-    median: Positive
-    sigma: NonNegative
+    median: PositiveSeconds
+    sigma: Annotated[float, Field(ge=0.0, le=10.0), NotBoolean]
 
 
 Distribution = Annotated[
     Fixed | Exponential | Uniform | Triangular | LogNormal, Field(discriminator="dist")
 ]
 Duration = Annotated[
-    NonNegative | Distribution,
-    Field(description="Seconds: a number, or a distribution {dist: exponential, mean: …}."),
+    Seconds | Distribution,
+    Field(description="Seconds (up to 30 days): a number, or a distribution {dist: "
+          "exponential, mean: …}."),
 ]
 
 
@@ -171,8 +198,8 @@ class Sensor(Located):
     """A radar: search radars report to a command post, fire-control radars serve a unit."""
 
     role: Literal["search", "fire_control"]
-    height_m: NonNegative = Field(10.0, description="Antenna height above ground.")
-    range_km: Positive = Field(description="Detection range against a 1 m² target.")
+    height_m: Altitude = Field(10.0, description="Antenna height above ground.")
+    range_km: PositiveKilometres = Field(description="Detection range against a 1 m² target.")
     detect_rate: Rate = Field(description="Detection rate while a target is in coverage.")
     command_post: str | None = Field(None, description="Command post it reports to (search).")
 
@@ -185,9 +212,9 @@ class CommandPost(Strict):
     lon: Longitude | None = None
     authority: Literal["central", "delegated", "autonomous"] = "central"
     orders_prob: Probability = Field(1.0, description="Chance it issues any orders in a run.")
-    report_delay_s: NonNegative = 0.0
+    report_delay_s: Seconds = 0.0
     decision_delay: Duration = 0.0
-    autonomous_delay_s: NonNegative = Field(
+    autonomous_delay_s: Seconds = Field(
         2.0, description="Fixed decision delay under autonomous authority."
     )
     readiness: Readiness = Field(default_factory=Readiness)
@@ -196,7 +223,7 @@ class CommandPost(Strict):
 class FireUnit(Located):
     """A SAM battery or MANPADS team."""
 
-    height_m: NonNegative = 0.0
+    height_m: Altitude = 0.0
     unit_type: str | None = Field(
         None, description="Label for observables' [unit_type=…]; defaults to the catalog type."
     )
@@ -206,13 +233,13 @@ class FireUnit(Located):
     guidance: Literal["radar", "infrared"]
     fire_control_radar: str | None = Field(None, description="Sensor id (radar guidance).")
     acquire_rate: Rate | None = Field(None, description="Own acquisition rate (infrared).")
-    min_range_km: NonNegative = 0.0
-    max_range_km: Positive
-    min_alt_m: NonNegative = 0.0
-    max_alt_m: Positive
-    channels: Count = 1
-    missiles: Annotated[int, Field(ge=0, strict=True)]
-    salvo: Count = 1
+    min_range_km: Kilometres = 0.0
+    max_range_km: PositiveKilometres
+    min_alt_m: Altitude = 0.0
+    max_alt_m: PositiveAltitude
+    channels: Annotated[Count, Field(le=1_000)] = 1
+    missiles: Annotated[int, Field(ge=0, le=100_000, strict=True)]
+    salvo: Annotated[Count, Field(le=100)] = 1
     launch_reliability: Probability = 1.0
     pk: Probability | dict[Literal[ThreatClass, "default"], Probability] = Field(
         description="Single-shot kill probability, or {default: …, helicopter: …} by threat "
@@ -221,8 +248,8 @@ class FireUnit(Located):
     engagement_time: Duration | None = Field(
         None, description="Channel hold time; default acquisition_time_s + flyout."
     )
-    acquisition_time_s: NonNegative = 5.0
-    missile_speed_mps: Positive = 1000.0
+    acquisition_time_s: Seconds = 5.0
+    missile_speed_mps: Speed = 1000.0
     shoot_look_shoot: bool = False
 
     @model_validator(mode="after")
@@ -253,9 +280,9 @@ class Waypoint(Strict):
 
     lat: Latitude
     lon: Longitude
-    alt_m: NonNegative = Field(description="Altitude above ground.")
-    speed_mps: Positive | None = None
-    time_s: NonNegative | None = Field(None, description="Seconds after the flight's start.")
+    alt_m: Altitude = Field(description="Altitude above ground.")
+    speed_mps: Speed | None = None
+    time_s: Seconds | None = Field(None, description="Seconds after the flight's start.")
 
 
 class Flight(Strict):
@@ -265,8 +292,8 @@ class Flight(Strict):
     type: str | None = None
     threat_class: ThreatClass = Field(alias="class")
     count: Annotated[Count, Field(le=10_000, description="Aircraft in the flight.")] = 1
-    rcs_m2: Positive
-    speed_mps: Positive | None = Field(None, description="Default leg speed.")
+    rcs_m2: Annotated[float, Field(gt=0.0, le=100_000.0), NotBoolean]
+    speed_mps: Speed | None = Field(None, description="Default leg speed.")
     route: list[Waypoint] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -289,15 +316,16 @@ class Flight(Strict):
 class Threat(Flight):
     """A flight of `count` aircraft starting at start_s."""
 
-    start_s: NonNegative = 0.0
+    start_s: Seconds = 0.0
 
 
 class Stream(Flight):
     """Poisson arrivals of flights over [start_s, end_s], each flying the same route."""
 
-    rate_per_s: Positive
-    start_s: NonNegative = 0.0
-    end_s: NonNegative
+    rate_per_s: Annotated[float, Field(gt=0.0, le=1_000.0, description="Arrivals per second, "
+                                       "up to 1,000."), NotBoolean]
+    start_s: Seconds = 0.0
+    end_s: Seconds
 
     @model_validator(mode="after")
     def _window(self) -> Stream:
@@ -311,7 +339,7 @@ class Strike(Strict):
 
     id: Identifier | None = None
     target: str
-    time_s: NonNegative
+    time_s: Seconds
     p_destroy: Probability = 1.0
 
 
@@ -321,7 +349,7 @@ class Point(Strict):
 
 
 class Area(Point):
-    radius_km: Positive
+    radius_km: PositiveKilometres
 
 
 class Selection(Strict):
@@ -345,17 +373,17 @@ class ElectronicAttack(Strict):
     """Jamming, cyber or an unknown weapon, active over [start_s, end_s]."""
 
     id: Identifier
-    start_s: NonNegative = 0.0
+    start_s: Seconds = 0.0
     end_s: MaybeInfinite = Field(math.inf, description="When it stops; .inf (the default): never.")
     targets: Selection
     active: bool = Field(True, description="Whether the window acts; a profile may switch it "
                          "(electronic_attack.ID.active), e.g. an attack that is one hypothesis.")
-    detect_factor: NonNegative = 1.0
+    detect_factor: Factor = 1.0
     link_cut_prob: Probability = 0.0
     disable_prob: Probability = 0.0
-    pk_factor: NonNegative = Field(1.0, description="Multiplies the kill probability of the "
+    pk_factor: Factor = Field(1.0, description="Multiplies the kill probability of the "
                                    "fire units targeted.")
-    launch_factor: NonNegative = Field(1.0, description="Multiplies the launch reliability of "
+    launch_factor: Factor = Field(1.0, description="Multiplies the launch reliability of "
                                        "the fire units targeted: missiles that go up and crash.")
 
     @model_validator(mode="after")
@@ -431,7 +459,7 @@ class Scenario(Strict):
     reference: Point | None = Field(
         None, description="Origin of the local east-north-up frame; default: the first sensor."
     )
-    duration_s: Positive
+    duration_s: PositiveSeconds
     untrained_crew_factor: Probability = Field(
         0.5, description="Multiplies pk and launch_reliability when a crew is untrained."
     )
@@ -462,6 +490,13 @@ class Scenario(Strict):
         "each a list of parameter paths, group paths or globs (fire_units.*.readiness."
         "trained); the Shapley attribution apportions a difference between two profiles "
         "among them.")
+
+    @model_validator(mode="after")
+    def _placed(self) -> Scenario:
+        if self.reference is None and not self.sensors and not self.fire_units:
+            raise _at("reference", "give a reference point {lat, lon}: with no sensor or fire "
+                      "unit, nothing places the scenario's local frame")
+        return self
 
 
 Override.model_rebuild()

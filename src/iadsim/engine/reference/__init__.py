@@ -17,9 +17,16 @@ __all__ = ["run_reference"]
 def run_reference(cs: CompiledScenario, table: ParamTable, *, seed: int, rows: bool = True
                   ) -> Results:
     """Run every row of the table. (It always records the per-threat and per-passage tables;
-    `rows` is for the engines' common signature.)"""
+    `rows` is for the engines' common signature.) On Ctrl-C raise EngineInterrupted with the
+    rows that finished."""
+    from iadsim.engine import EngineInterrupted
+
     params = table.params()
     records = []
-    for i, replication in enumerate(table.replication):
-        records.append(simulate_row(cs, params.row(i), seed, int(replication)))
+    try:
+        for i, replication in enumerate(table.replication):
+            records.append(simulate_row(cs, params.row(i), seed, int(replication)))
+    except KeyboardInterrupt:
+        raise EngineInterrupted(Results.from_replications(table.rows(0, len(records)), records)
+                                if records else None) from None
     return Results.from_replications(table, records)

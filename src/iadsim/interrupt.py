@@ -1,0 +1,69 @@
+"""Stop requests (Ctrl-C, SIGTERM) that are not lost.
+
+Python delivers a signal as an exception wherever the main thread is; inside a callback from
+compiled code (Numba loading its cache, for one) that exception is printed and dropped, and the
+work would go on. The `iadsim` program installs `request` for SIGINT and SIGTERM: it raises
+KeyboardInterrupt as usual and also records the request, which long loops `check` between
+blocks of work."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+_requested = False
+
+
+def request(signum: int, frame: Any) -> None:
+    """The signal handler: remember the request, and interrupt now."""
+    global _requested
+    _requested = True
+    raise KeyboardInterrupt
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop was requested (and its exception got lost)."""
+    if _requested:
+        raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Handle SIGINT and SIGTERM with `request` (main thread only); an interrupt that Python
+    cannot raise (in a callback) is not printed as a traceback: `check` acts on it."""
+    signal.signal(signal.SIGINT, request)
+    signal.signal(signal.SIGTERM, request)
+    previous = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
+
+
+@contextlib.contextmanager
+def deferred(reraise: bool = True) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a few steps that must happen together run (a block
+    counted in the summary and queued for writing), then act on them: raise
+    KeyboardInterrupt, or with `reraise` False only record the request (the caller is
+    already stopping). Outside the main thread signals cannot be held: nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if held:
+        global _requested
+        _requested = True
+        if reraise:
+            raise KeyboardInterrupt
