@@ -509,12 +509,31 @@ HOSTILE = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.fixture
+def memory_guard():
+    """This process's address space capped at 3 GB above what it uses now, for one test: a
+    regression raises MemoryError instead of taking the machine down."""
+    import resource
+
+    if not Path("/proc/self/statm").exists():
+        yield
+        return
+    used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (used + 3 * 2 ** 30, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@settings(max_examples=60, deadline=20_000, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from(NUMBERS), value=HOSTILE, which=st.integers(0, 3))
-def test_any_mutated_scenario_gets_a_clear_answer(field, value, which):
+def test_any_mutated_scenario_gets_a_clear_answer(memory_guard, field, value, which):
     """A numeric field of a valid scenario replaced by hostile values: `validate` accepts or
     names the problem (exit 0 or 1, never a traceback), and whatever it accepts, a short
-    `run` runs."""
+    `run` runs; each example within 20 s and 3 GB."""
     lines = BASE.splitlines()
     hits = [i for i, line in enumerate(lines) if line.strip().lstrip("- {").startswith(field)]
     i = hits[which % len(hits)]
@@ -535,3 +554,70 @@ def test_any_mutated_scenario_gets_a_clear_answer(field, value, which):
         if checked.exit_code == 0:
             ran = runner.invoke(app, ["run", str(path), "--runs", 3, "--json"])
             assert ran.exit_code == 0, (lines[i], ran.output)
+
+
+# --- memory: the block size adapts, and what cannot fit is refused up front --------------------
+
+def stream_only(rate: float, end: float) -> str:
+    """A fire unit and one stream of drones, nothing else."""
+    return (MINIMAL.split("threats:")[0] + FIRE_UNIT.format(missiles=10, channels=2)
+            + STREAM.format(rate=rate, end=end))
+
+
+def test_a_stream_no_machine_can_hold_is_refused_before_any_work(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(stream_only(1000, 30 * 86_400))
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+    result = runner.invoke(app, ["run", str(path), "--runs", 5, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert "one replication would need about" in result.output and "s: " in result.output
+    assert not (tmp_path / "o" / "run.json").exists()
+
+
+@posix
+def test_many_stream_arrivals_run_in_bounded_memory(tmp_path):
+    """180,000 arrivals a run: the block shrinks to fit the budget, under a 4 GB address-space
+    cap (imports and compiled code included)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(stream_only(1000, 180))
+    result = guarded("run", path, "--runs", 4, "--json", "--memory", 0.5, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["runs"] == 4
+
+
+def test_a_read_only_installation_caches_compiled_loops_in_the_user_cache(tmp_path):
+    """Where the package cannot be written and NUMBA_CACHE_DIR is unset, the compiled loops go
+    to the user's cache folder (then a temporary one), so that no command fails on import."""
+    from iadsim import numba_cache_dir
+
+    package = Path(__import__("iadsim").__file__).parent
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    everywhere = numba_cache_dir(package, env, lambda p: True)
+    assert everywhere is None
+    assert numba_cache_dir(package, {**env, "NUMBA_CACHE_DIR": "/x"}, lambda p: False) is None
+    if sys.platform.startswith("linux"):
+        chosen = numba_cache_dir(package, env, lambda p: tmp_path in p.parents)
+        assert chosen == str(tmp_path / "cache" / "iadsim" / "numba")
+        fallback = numba_cache_dir(package, env, lambda p: "iadsim-" in p.name)
+        assert fallback is not None and Path(fallback).parent == Path(__import__(
+            "tempfile").gettempdir())
+
+
+
+def test_numpy_runtime_warnings_never_reach_the_user(monkeypatch):
+    import warnings
+
+    import iadsim.cli
+    from iadsim import interrupt, main
+
+    monkeypatch.setattr(interrupt, "install", lambda: None)
+
+    def noisy() -> None:
+        np.log(np.zeros(1))  # "divide by zero encountered in log"
+        warnings.warn("overflow encountered", RuntimeWarning, stacklevel=1)
+
+    monkeypatch.setattr(iadsim.cli, "app", noisy)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")  # as if nothing filtered them
+        main.entry()
+    assert not [w for w in shown if issubclass(w.category, RuntimeWarning)]

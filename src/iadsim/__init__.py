@@ -12,9 +12,48 @@ start) stays light."""
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
+
+
+def numba_cache_dir(package: Path, environ: Mapping[str, str],
+                    writable: Callable[[Path], bool]) -> str | None:
+    """Where Numba should cache the compiled loops, if not beside the code: None when
+    NUMBA_CACHE_DIR is set or the package's folders can be written; else the user's cache
+    folder (XDG_CACHE_HOME, ~/.cache, ~/Library/Caches, LOCALAPPDATA), or a folder in the
+    temporary directory when that cannot be written either."""
+    if environ.get("NUMBA_CACHE_DIR"):
+        return None
+    folders = (package, package / "engine" / "vectorized")  # where compiled loops are defined
+    if all(writable(f / "__pycache__" if (f / "__pycache__").exists() else f)
+           for f in folders):
+        return None
+    if sys.platform == "win32":
+        base = Path(environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    for folder in (base / "iadsim" / "numba", Path(tempfile.gettempdir()) / f"iadsim-{user}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if writable(folder):
+                return str(folder)
+        except OSError:
+            continue
+    return None
+
+
+_cache = numba_cache_dir(Path(__file__).parent, os.environ, lambda p: os.access(p, os.W_OK))
+if _cache is not None:  # before Numba is first imported: it reads the setting once
+    os.environ["NUMBA_CACHE_DIR"] = _cache
 
 _WHERE = {
     **dict.fromkeys(("Interrupted", "RunSummary", "compare", "design", "evaluate", "explain",

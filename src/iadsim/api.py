@@ -236,30 +236,38 @@ class Interrupted(Exception):
         super().__init__("interrupted")
 
 
-def chunk_size(model: Model, engine: str, plan: Any = None) -> int:
-    """Rows handed to an engine at once (results never depend on it)."""
+def chunk_size(model: Model, engine: str, plan: Any = None, memory: float | None = None
+               ) -> int:
+    """Rows handed to an engine at once (results never depend on it): for the vectorized
+    engine, a block that fits half of `memory` bytes (default 1 GB); MemoryBudgetError if
+    one replication cannot fit."""
     if engine == "reference":
         return REFERENCE_CHUNK
-    from iadsim.engine.vectorized import Plan
+    from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
 
-    return (plan or Plan(model.structure)).block_size()
+    plan = plan or Plan(model.structure)
+    plan.check_memory(memory or DEFAULT_MEMORY)
+    return plan.block_size(memory or DEFAULT_MEMORY)
 
 
 def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,
              workers: int = 1, out: str | Path | None = None, mode: str = "new",
+             memory: float | None = None,
              progress: Callable[[int], None] | None = None) -> RunSummary:
     """Run replications 0 … runs − 1 at the model's point in blocks (in `workers` processes),
     accumulating the summary and, with `out`, committing per-replication rows to the results
     folder part by part (store.py; `mode`: "new", "overwrite" or "resume"). On Ctrl-C (or
     SIGTERM, which the CLI turns into one) raise Interrupted with the summary of the finished
     blocks, all of them written; a write error (a full disk) is a ResultsError that says what
-    was kept."""
+    was kept. `memory`: the bytes blocks may use (default 1 GB); a scenario one replication of
+    which cannot fit is refused before any work (MemoryBudgetError)."""
     check_engine(engine)
     plan = None
     if engine == "vectorized":
         from iadsim.engine.vectorized import Plan
 
         plan = Plan(model.structure)  # once per run, handed to every block
+    size = chunk_size(model, engine, plan, memory)  # refuses what cannot fit, before work
     info = run_info(model.structure, model.table(0), seed, engine, model.settings)
     names = summary_observables(info)
     store = ResultsStore(out, _manifest(model, runs, seed, engine), mode) \
@@ -274,8 +282,8 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
     interrupted = False
     try:
         try:
-            for first, block in _blocks(model, spans, seed, engine, workers,
-                                        chunk_size(model, engine, plan), out is not None, plan):
+            for first, block in _blocks(model, spans, seed, engine, workers, size,
+                                        out is not None, plan):
                 tables = block.tables() if store is not None else None
                 with interrupt.deferred():  # counted and queued together, or neither
                     pending.add(block)

@@ -35,7 +35,7 @@ from iadsim.api import (
     sensitivity,
     simulate,
 )
-from iadsim.engine import DEFAULT_ENGINE, ENGINES, check_engine
+from iadsim.engine import DEFAULT_ENGINE, ENGINES, MemoryBudgetError, check_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
 from iadsim.model import Model
 from iadsim.params import ParameterError
@@ -145,6 +145,9 @@ def run_command(
     out_dir: Annotated[str | None, typer.Option(
         "--out", help="Also write per-replication results (Parquet datasets) into this "
         "folder.")] = None,
+    memory: Annotated[float, typer.Option(
+        "--memory", min=0.01, help="Gigabytes the blocks of replications may use (the block "
+        "size adapts; a scenario one replication of which cannot fit is refused).")] = 1.0,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Complete the run whose results --out holds (an interrupted or "
         "killed one): only the missing replications run.")] = False,
@@ -176,12 +179,12 @@ def run_command(
             summary = simulate(model, runs, seed=seed, engine=engine, workers=workers,
                                out=out_dir, progress=lambda n: bar.advance(task, n),
                                mode="resume" if resume else "overwrite" if overwrite
-                               else "new")
+                               else "new", memory=memory * 2**30)
         except Interrupted as stop:
             if stop.summary is None:
                 raise _fail("interrupted before any replication finished", 130) from None
             summary, interrupted = stop.summary, True
-        except ResultsError as exc:
+        except (ResultsError, MemoryBudgetError) as exc:
             raise _fail(str(exc), 1) from None
     if out_dir is not None and not as_json:
         err.print(f"wrote {', '.join(TABLES)} (Parquet datasets) and summary.json to "

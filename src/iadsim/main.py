@@ -8,9 +8,12 @@ import sys
 
 def entry() -> None:
     """Run the command line; SIGTERM stops a command as Ctrl-C does (finished work kept)."""
+    import warnings
+
     from iadsim import interrupt
 
     interrupt.install()
+    warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's arithmetic notes are not for users
     try:
         from iadsim.cli import app
 
@@ -18,6 +21,13 @@ def entry() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except Exception as exc:  # what any command may meet: a scenario beyond the machine
+        from iadsim.engine import MemoryBudgetError
+
+        if not isinstance(exc, MemoryBudgetError):
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

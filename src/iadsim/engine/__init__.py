@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 ENGINES = ("vectorized", "reference")
 DEFAULT_ENGINE = "vectorized"
 
-__all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineInterrupted", "check_engine", "run"]
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineInterrupted", "MemoryBudgetError",
+           "check_engine", "run"]
+
+
+class MemoryBudgetError(ValueError):
+    """A scenario one replication of which cannot fit the memory budget: refused before any
+    work, in one line naming what needs the memory."""
 
 
 class EngineInterrupted(KeyboardInterrupt):

@@ -15,7 +15,7 @@ from iadsim.engine.results import Results
 from iadsim.engine.vectorized.battle import play
 from iadsim.engine.vectorized.block import Block
 from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys
-from iadsim.engine.vectorized.plan import Plan
+from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
 from iadsim.tables import ParamTable
 
 __all__ = ["Plan", "run_vectorized"]
@@ -27,6 +27,8 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
     """Run every row of the table, a block at a time (`rows`: also the per-threat and
     per-passage tables). `plan` is the scenario's Plan, if already built."""
     plan = plan or Plan(cs)
+    if block_size is None:
+        plan.check_memory(DEFAULT_MEMORY)
     size = block_size or plan.block_size()
     parts = []
     for lo in range(0, len(table), size):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from iadsim.compile import CompiledScenario
+from iadsim.engine import MemoryBudgetError
 from iadsim.geometry import intersect
 from iadsim.rules import INF
 from iadsim.scenario.schema import THREAT_CLASSES
@@ -13,6 +14,9 @@ from iadsim.scenario.schema import THREAT_CLASSES
 DEFAULT_BLOCK = 1024  # replications computed together; any value gives the same results
 _CELLS_PER_BLOCK = 6_000_000  # bound on the cells of a block's (replications × passages ×
 # windows) arrays, estimated as replications × items × segments
+DEFAULT_MEMORY = float(1 << 30)  # bytes a run may use for its blocks (`--memory`)
+_BYTES_PER_SLOT_ENTITY = 80.0  # measured: a block's peak bytes per replication, threat slot
+# and (sensor, fire unit), with a margin
 
 
 class Plan:
@@ -92,9 +96,47 @@ class Plan:
                           "k": a_cols[:, 1].astype(np.int64), "a": a_cols[:, 2],
                           "b": a_cols[:, 3]}
 
-    def block_size(self) -> int:
-        """Replications per block, so that the per-passage window arrays stay moderate."""
+    def threat_slots(self) -> list[tuple[str, float]]:
+        """(flight id, threat slots one replication holds for it): its count, times the arrivals
+        a block allows for a stream (the Poisson mean plus six standard deviations)."""
+        out = []
+        for f in self.cs.flights:
+            arrivals = 1.0
+            if f.stream_rate_per_s > 0:
+                mean = f.stream_rate_per_s * max(0.0, f.stream_end_s - f.start_s)
+                arrivals = mean + 6.0 * mean ** 0.5 + 1.0
+            out.append((f.id, f.count * arrivals))
+        return out
+
+    def bytes_per_replication(self) -> float:
+        """A bound on a replication's memory in a block: threat slots × entities, at the rate
+        measured on the built-in and test scenarios (about 800 bytes per slot with six
+        entities), plus a fixed part."""
+        entities = self.counts["sensor"] + self.counts["fire_unit"] + 4
+        slots = sum(n for _, n in self.threat_slots())
+        return 16_384.0 + _BYTES_PER_SLOT_ENTITY * slots * entities
+
+    def check_memory(self, budget: float) -> None:
+        """MemoryBudgetError, naming the flights that need it, if one replication cannot fit."""
+        need = self.bytes_per_replication()
+        if need > budget:
+            heavy = sorted(self.threat_slots(), key=lambda x: -x[1])[:3]
+            raise MemoryBudgetError(
+                f"one replication would need about {_size(need)} (budget {_size(budget)}): "
+                + ", ".join(f"{fid}: {n:,.0f} threats per run" for fid, n in heavy)
+                + "; lower a stream's rate_per_s or its window (end_s − start_s), or raise "
+                "--memory")
+
+    def block_size(self, budget: float = DEFAULT_MEMORY) -> int:
+        """Replications per block: the per-passage window arrays stay moderate, and the block
+        fits half the memory budget (the rest is for results on their way out)."""
         per_flight = max((f.count for f in self.cs.flights), default=1)
         items = max(1, len(self.search_items["a"]), len(self.acq["a"])) * per_flight
         per_rep = items * len(self.seg_lo)
-        return int(np.clip(_CELLS_PER_BLOCK // per_rep, 64, DEFAULT_BLOCK))
+        by_cells = int(np.clip(_CELLS_PER_BLOCK // per_rep, 64, DEFAULT_BLOCK))
+        by_memory = int(0.5 * budget // self.bytes_per_replication())
+        return max(1, min(by_cells, by_memory))
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
