@@ -427,3 +427,80 @@ def test_loading_errors_carry_file_and_line(tmp_path):
     with pytest.raises(InferenceError):
         weigh(compile_scenario(parse_scenario(SHOTS, "shots.yaml")), tmp_path, GOOD_E, GOOD_H,
               runs=1)
+
+
+def test_validate_checks_the_files_beside_a_scenario(tmp_path):
+    write(tmp_path, "shots.yaml", SHOTS)
+    write(tmp_path, "shots.evidence.yaml", GOOD_E)
+    write(tmp_path, "shots.hypotheses.yaml", GOOD_H)
+    ok = runner.invoke(app, ["validate", str(tmp_path / "shots.yaml")])
+    assert ok.exit_code == 0 and "ok " + str(tmp_path / "shots.evidence.yaml") in ok.output
+    write(tmp_path, "shots.hypotheses.yaml", hypotheses_text(a="0.2", b="2.5"))
+    bad = runner.invoke(app, ["validate", str(tmp_path / "shots.yaml")])
+    assert bad.exit_code == 1
+    assert "shots.hypotheses.yaml:7: hypotheses.b.values.fire_units.sam.pk" in bad.output
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+
+def test_target_se_does_not_stop_on_a_hypothesis_no_run_supports_yet(shots, tmp_path):
+    """`kills == 6` with r = 1: under pk = 0.2 one run in 15,625 fits. The first batch has
+    none, and a standard error of 0 must not end the run: the bound (or the SE, once runs
+    fit) covers the exact posterior."""
+    result = weigh(shots, tmp_path, evidence_text(observation("all", "kills == 6", 1.0)),
+                   hypotheses_text(low="0.2", high="0.6"), runs=100, target_se=0.01,
+                   max_runs=20_000, seed=31)
+    exact = 0.2 ** 6 / (0.2 ** 6 + 0.6 ** 6)
+    assert result.runs > 100
+    if result.marginal[0] == 0:
+        assert result.posterior_bound[0] >= exact
+        assert any("no run of its" in w for w in result.warnings())
+    else:
+        close(result.posterior[0], exact, result.posterior_se[0], "rare posterior")
+
+
+def test_huge_prior_weights_are_normalised_without_overflow(shots, tmp_path):
+    hyps = ("hypotheses:\n  a: {prior: 1.0e+308, values: {fire_units.sam.pk: 0.2}}\n"
+            "  b: {prior: 1.0e+308, values: {fire_units.sam.pk: 0.6}}\n")
+    result = weigh(shots, tmp_path, GOOD_E, hyps, runs=200, seed=32)
+    assert result.prior == pytest.approx([0.5, 0.5])
+    assert np.isfinite(result.posterior).all()
+
+
+def test_a_duration_and_a_prior_on_its_mean_in_one_hypothesis(shots, tmp_path):
+    hyps = ("hypotheses:\n  slow:\n    values:\n"
+            "      fire_units.sam.engagement_time: {dist: exponential, mean: 10}\n"
+            "      fire_units.sam.engagement_time.mean: {dist: uniform, low: 5, high: 15}\n"
+            "  fixed: {}\n")
+    result = weigh(shots, tmp_path, GOOD_E, hyps, runs=100, seed=33)
+    drawn = result.drawn["fire_units.sam.engagement_time.mean"][0]
+    assert 5 <= drawn.min() and drawn.max() <= 15 and drawn.std() > 0
+
+
+def test_a_prior_that_can_break_its_duration_is_refused(tmp_path):
+    scenario = SHOTS.replace("{dist: fixed, value: 10}", "{dist: uniform, low: 5, high: 10}")
+    hyps = ("hypotheses:\n  a:\n    values:\n      fire_units.sam.engagement_time.low: "
+            "{dist: uniform, low: 0, high: 20}\n  b: {}\n")
+    write(tmp_path, "shots.yaml", scenario)
+    result = runner.invoke(app, ["infer", str(tmp_path / "shots.yaml"), "--evidence",
+                                 str(write(tmp_path, "e.yaml", GOOD_E)), "--hypotheses",
+                                 str(write(tmp_path, "h.yaml", hyps)), "--runs", "20",
+                                 "--no-figure"])
+    assert result.exit_code == 1
+    assert "high must be at least low for some values of its priors" in result.output
+
+
+@pytest.mark.parametrize("value", ["[0.1]", "{a: 1}"])
+def test_a_value_of_the_wrong_shape_is_one_line(tmp_path, value):
+    result = infer_cli(tmp_path, GOOD_E, hypotheses_text(a="0.2", b=value))
+    assert result.exit_code == 1, result.output
+    assert "h.yaml:7" in result.output and "Traceback" not in result.output
+
+
+def test_one_origin_cannot_report_one_predicate_twice_in_other_words(tmp_path):
+    evidence = evidence_text(observation("k", "kills >= 1", 0.8),
+                             observation("k2", "kills > 0", 0.9, source="C"),
+                             sources="  - {id: C, outlet: Outlet C, origin: a}\n")
+    result = infer_cli(tmp_path, evidence, GOOD_H)
+    assert result.exit_code == 1 and "same origin 'a'" in result.output

@@ -139,6 +139,28 @@ def infer(model: Model, evidence: Evidence | str | Path | None = None,
                  max_runs=max_runs, seed=seed, engine=engine, progress=progress)
 
 
+def check_inference_files(model: Model) -> dict[str, list[str]]:
+    """The scenario's own evidence and hypotheses files (beside it), each read and checked
+    against the scenario: file → its problems (empty when it is sound)."""
+    from iadsim.analysis.inference import candidates_of, reports_of
+
+    source = model.scenario.source
+    out: dict[str, list[str]] = {}
+    for kind, read, resolve in (("evidence", load_evidence, reports_of),
+                                ("hypotheses", load_hypotheses, candidates_of)):
+        path = companion(source.file, kind) if source is not None else None
+        if path is None:
+            continue
+        try:
+            resolve(read(path), model)
+            out[str(path)] = []
+        except ScenarioError as exc:
+            out[str(path)] = [str(p) for p in exc.problems]
+        except InferenceError as exc:
+            out[str(path)] = list(exc.problems)
+    return out
+
+
 def _companion_file(model: Model, given: Any, kind: str, read: Callable[[Any], Any]) -> Any:
     if given is not None and not isinstance(given, (str, Path)):
         return given

@@ -26,6 +26,7 @@ from iadsim.api import (
     Interrupted,
     RunSummary,
     check,
+    check_inference_files,
     compare,
     explain,
     inert,
@@ -550,7 +551,10 @@ def validate(
         "--profile", "-p", help="Warn about the parameters that cannot act at this profile; "
         "default: the scenario's own values.")] = None,
 ) -> None:
-    """Check a scenario file and report every problem at once (exit 1 if any)."""
+    """Check a scenario file and report every problem at once (exit 1 if any).
+
+    Its evidence and hypotheses files beside it (SCENARIO.evidence.yaml,
+    SCENARIO.hypotheses.yaml), if any, are checked against it too."""
     try:
         scenario = check(file)
         model = load(file, profile)
@@ -562,6 +566,16 @@ def validate(
               f"units, {len(scenario.threats)} threat flights, {len(scenario.streams)} streams, "
               f"profiles: {', '.join(scenario.profiles) or 'none'}")
     _warn_inert(model)
+    found = check_inference_files(model)
+    for path, problems in found.items():
+        if problems:
+            err.print(f"[red]{len(problems)} problem(s) in {escape(path)}[/red]")
+            for p in problems:
+                err.print(f"[red]error:[/red] {escape(p)}", highlight=False, soft_wrap=True)
+        else:
+            out.print(f"[green]ok[/green] {escape(path)}")
+    if any(found.values()):
+        raise typer.Exit(1)
 
 
 @app.command("params")

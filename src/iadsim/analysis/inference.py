@@ -16,14 +16,17 @@ likelihoods assumes the reports independent.
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
+from iadsim import distributions as dist
 from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
@@ -38,7 +41,6 @@ from iadsim.scenario.evidence import (
     Term,
     TriangularPrior,
     UniformPrior,
-    canonical,
 )
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.tables import ParamTable
@@ -123,6 +125,10 @@ class Draw:
     def spec(self) -> str:
         return _spec(self.prior)
 
+    def support(self) -> tuple[float, float]:
+        p = self.prior
+        return (0.0, 1.0) if isinstance(p, BetaPrior) else (p.low, p.high)
+
     def mean(self) -> float:
         p = self.prior
         if isinstance(p, UniformPrior):
@@ -170,7 +176,8 @@ def reports_of(evidence: Evidence, model: Model) -> list[Report]:
                 probe.observable(term.observable)
             except UnknownObservable as exc:
                 problems.append(_at(evidence, ("observations", i, "predicate"), str(exc)))
-        out.append(Report(obs.id, obs.claim, canonical(obs.terms), obs.terms, obs.reliability,
+        out.append(Report(obs.id, obs.claim, " ".join(obs.predicate.split()), obs.terms,
+                          obs.reliability,
                           tuple(obs.sources), tuple(_cited(sources[s]) for s in obs.sources),
                           evidence.origins(obs)))
     if problems:
@@ -197,63 +204,87 @@ def candidates_of(hypotheses: Hypotheses, model: Model) -> list[Candidate]:
     out = []
     for name, hyp in hypotheses.hypotheses.items():
         parts = hypotheses.parts(name)
-        setter: dict[int, tuple[str, Any, str]] = {}  # slot → (part, value or Draw, path)
-        theta = baseline.theta.copy()
-        draws: dict[str, Draw] = {}
+        setter: dict[int, tuple[str, Any, str, str]] = {}  # slot → (part, number or Draw,
+        # path, the value as written)
+        conflicts: dict[tuple[str, str, str], str] = {}
         for part in parts:
-            mine: dict[int, tuple[Any, str]] = {}  # a part's own values: later ones win
-            spec = hypotheses.hypotheses[part]
-            where: tuple[str | int, ...] = ("hypotheses", part)
-            if spec.profile is not None:
-                if spec.profile not in model.scenario.profiles:
-                    problems.append(_at(hypotheses, (*where, "profile"), (
-                        f"no profile {spec.profile!r}; {model.name} has: "
-                        f"{', '.join(model.scenario.profiles) or 'none'}")))
-                else:
-                    for a in profile_assignments(model.scenario, spec.profile)[0]:
-                        for slot, x in space.encode(a.path, a.value):
-                            mine[slot] = (x, a.path)
-            for path, value in spec.values.items():
-                at = (*where, "values", path)
-                try:
-                    if isinstance(value, (UniformPrior, BetaPrior, TriangularPrior)) and \
-                            path not in space._durations:
-                        draw = _draw(space, path, value)
-                        draws[path] = draw
-                        for slot in draw.slots:
-                            mine[slot] = (draw, path)
-                        continue
-                    if isinstance(value, PointPrior):
-                        value = value.value
-                    elif not isinstance(value, (int, float, str, bool, type(None), dict)):
-                        value = value.model_dump()  # a duration field written like a prior
-                    for slot, x in space.encode(path, value):
-                        mine[slot] = (x, path)
-                except ValueError as exc:
-                    problems.append(_at(hypotheses, at, str(exc)))
-            for slot, (value, path) in mine.items():
+            mine = _part_values(model, hypotheses, part, problems)
+            for slot, (value, path, written) in mine.items():
                 if slot in setter and not _same(setter[slot][1], value):
-                    other, was, _ = setter[slot]
-                    problems.append(_at(hypotheses, ("hypotheses", name, "combine"), (
-                        f"{other} and {part} set {path} differently ({_said(was)} and "
-                        f"{_said(value)})")))
-                setter[slot] = (part, value, path)
-        for slot, (_, value, _) in setter.items():
-            if not isinstance(value, Draw):
-                theta[slot] = value
+                    other, _, _, was = setter[slot]
+                    conflicts.setdefault((other, part, path), f"{other} and {part} set {path} "
+                                         f"differently ({was} and {written})")
+                setter[slot] = (part, value, path, written)
+        problems += [_at(hypotheses, ("hypotheses", name, "combine"), c)
+                     for c in conflicts.values()]
+        theta = baseline.theta.copy()
+        for slot, (_, value, _, _) in setter.items():
+            theta[slot] = value.mean() if isinstance(value, Draw) else value  # a draw's
+            # placeholder, so that the duration it belongs to can be checked
         problems += _settled(hypotheses, name, space, theta, setter)
+        draws = {}
+        for slot, (_, value, _, _) in setter.items():
+            if isinstance(value, Draw):  # each draw sets the slots no later value took
+                draws.setdefault(value.path, replace(value, slots=()))
+                draws[value.path] = replace(draws[value.path],
+                                            slots=(*draws[value.path].slots, slot))
         out.append(Candidate(name, hyp.description, hyp.prior, tuple(parts), theta,
-                             tuple(d for d in draws.values()
-                                   if any(setter[s][1] is d for s in d.slots))))
+                             tuple(draws.values())))
     if problems:
         raise InferenceError(list(dict.fromkeys(problems)))
     return out
 
 
+def _part_values(model: Model, hypotheses: Hypotheses, part: str, problems: list[str]
+                 ) -> dict[int, tuple[Any, str, str]]:
+    """The slots one hypothesis sets itself: its profile's values, then its own (later ones
+    win), each slot → (number or Draw, path, the value as written)."""
+    space, spec = model.space, hypotheses.hypotheses[part]
+    where: tuple[str | int, ...] = ("hypotheses", part)
+    mine: dict[int, tuple[Any, str, str]] = {}
+    if spec.profile is not None:
+        if spec.profile not in model.scenario.profiles:
+            problems.append(_at(hypotheses, (*where, "profile"), (
+                f"no profile {spec.profile!r}; {model.name} has: "
+                f"{', '.join(model.scenario.profiles) or 'none'}")))
+        else:
+            for a in profile_assignments(model.scenario, spec.profile)[0]:
+                try:
+                    for slot, x in space.encode(a.path, a.value):
+                        mine[slot] = (x, a.path, f"{a.value} by profile {spec.profile}")
+                except ValueError as exc:
+                    problems.append(_at(hypotheses, (*where, "profile"), (
+                        f"profile {spec.profile!r}: {a.path}: {exc}")))
+    for path, value in spec.values.items():
+        try:
+            if isinstance(value, (UniformPrior, BetaPrior, TriangularPrior)) and \
+                    path not in space._durations:
+                draw = _draw(space, path, value)
+                for slot in draw.slots:
+                    mine[slot] = (draw, path, draw.spec())
+                continue
+            if isinstance(value, PointPrior):
+                value = value.value
+            elif isinstance(value, BaseModel):
+                value = value.model_dump()  # a duration field written like a prior
+            written = _written(value)
+            for slot, x in space.encode(path, value):
+                mine[slot] = (x, path, written)
+        except ValueError as exc:
+            problems.append(_at(hypotheses, (*where, "values", path), str(exc)))
+    return mine
+
+
+def _written(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _draw(space: Any, path: str, prior: Any) -> Draw:
     """A prior on a path, checked against every parameter it sets (ValueError)."""
     concrete = space.expand(path)
-    low, high = (0.0, 1.0) if isinstance(prior, BetaPrior) else (prior.low, prior.high)
+    low, high = Draw(path, (), prior).support()
     slots = []
     for c in concrete:
         if c in space._durations:
@@ -271,17 +302,29 @@ def _draw(space: Any, path: str, prior: Any) -> Draw:
 
 
 def _settled(hypotheses: Hypotheses, name: str, space: Any, theta: np.ndarray,
-             setter: dict[int, tuple[str, Any, str]]) -> list[str]:
-    """Duration fields as now set, and draws on parameters in force: their problems."""
+             setter: dict[int, tuple[str, Any, str, str]]) -> list[str]:
+    """Duration fields as now set, for every value their drawn parameters can take (the
+    ends of each prior's support), and draws on parameters in force: their problems."""
     problems = []
     touched = {space._duration_of[s] for s in setter if s in space._duration_of}
     for path in touched:
         slots = space._durations[path]
         message = space._settle_duration(theta, path, {s for s in slots.tolist()
                                                        if s in setter})
+        drawn = [(s, setter[s][1]) for s in slots.tolist()
+                 if s in setter and isinstance(setter[s][1], Draw)]
+        for ends in itertools.product(*(d.support() for _, d in drawn)):
+            if message:
+                break
+            trial = theta.copy()
+            trial[[s for s, _ in drawn]] = ends
+            wrong = dist.problem(trial[slots])
+            if wrong:
+                message = (f"{wrong} for some values of its priors ("
+                           + ", ".join(f"{d.path}: {d.spec()}" for _, d in drawn) + ")")
         if message:
             problems.append(_at(hypotheses, ("hypotheses", name), f"{path}: {message}"))
-    for slot, (part, value, path) in setter.items():
+    for slot, (part, value, path, _) in setter.items():
         if isinstance(value, Draw) and math.isnan(theta[slot]):
             problems.append(_at(hypotheses, ("hypotheses", part, "values", path), (
                 f"{space.parameters[slot].path} is not in force in {name} (its distribution "
@@ -341,9 +384,9 @@ def infer(model: Model, evidence: Evidence, hypotheses: Hypotheses, *, runs: int
                 if progress is not None:
                     progress(done * len(candidates), goal * len(candidates))
             if target_se is not None:
-                se = weighed().largest_se
-                if not se <= target_se and done < max_runs:
-                    need = done * (se / target_se) ** 2 * 1.1 if se == se else 2 * done
+                now = weighed()
+                if now.consistent and not now.settled(target_se) and done < max_runs:
+                    need = now.runs_needed(target_se)
                     goal = int(min(max_runs, max(done + 500, min(need, 4 * done))))
     except KeyboardInterrupt:
         raise InferenceInterrupted(weighed() if done >= 2 else None) from None
@@ -415,6 +458,7 @@ class Inference:
            blocks: Sequence[tuple[np.ndarray, dict[str, np.ndarray]]], seed: int, engine: str,
            target_se: float | None) -> Inference:
         weights = np.array([c.weight for c in candidates])
+        weights = weights / weights.max()  # huge weights: no overflow in the sum
         H = len(candidates)
         matches = np.concatenate([m for m, _ in blocks], axis=1)
         paths = dict.fromkeys(p for _, d in blocks for p in d)
@@ -485,6 +529,40 @@ class Inference:
         return float(np.max(self.posterior_se))
 
     @property
+    def posterior_bound(self) -> np.ndarray:
+        """(H,) for a hypothesis none of whose runs is consistent with the reports (Z = 0, where
+        the standard error says nothing): a 95% upper bound on its posterior — fewer than 3/N
+        of its runs would be consistent (the rule of three), each with a likelihood of at most
+        Π max(r, 1 − r). NaN for the others."""
+        Z, w = self.marginal, self.prior
+        r = self.reliability
+        most = 3.0 / self.runs * float(np.prod(np.maximum(r, 1.0 - r)))
+        out = np.full(len(Z), math.nan)
+        zero = Z == 0
+        out[zero] = w[zero] * most / ((w * Z).sum() + w[zero] * most)
+        return out
+
+    def settled(self, target_se: float) -> bool:
+        """Whether the posterior is known to `target_se`: every standard error below it,
+        every likelihood carried by at least RARE runs, and every hypothesis no run supports
+        bounded below it."""
+        ess, bound = self.effective_runs, self.posterior_bound
+        return (self.largest_se <= target_se and bool((ess[self.marginal > 0] >= RARE).all())
+                and bool((np.nan_to_num(bound) <= target_se).all()))
+
+    def runs_needed(self, target_se: float) -> int:
+        """Replications per hypothesis that `settled` should want, from the rates so far."""
+        n = self.runs
+        need = [n * (self.largest_se / target_se) ** 2]
+        ess = self.effective_runs[self.marginal > 0]
+        if len(ess) and ess.min() > 0:
+            need.append(n * RARE / ess.min())
+        bound = np.nan_to_num(self.posterior_bound)
+        if bound.max() > 0:
+            need.append(n * bound.max() / target_se)
+        return int(1.1 * max(need))
+
+    @property
     def leader(self) -> int:
         """The hypothesis with the largest posterior."""
         return int(np.nanargmax(self.posterior)) if self.consistent else 0
@@ -514,8 +592,13 @@ class Inference:
             return ["no run under any hypothesis is consistent with the reports (a report "
                     "with reliability 1 contradicts every run): lower a reliability, or check "
                     "the predicates"]
-        for name, ess in zip(self.names, self.effective_runs, strict=True):
-            if ess < RARE:
+        certain = [rep.id for rep in self.reports if rep.reliability in (0.0, 1.0)]
+        for h, (name, ess) in enumerate(zip(self.names, self.effective_runs, strict=True)):
+            if self.marginal[h] == 0:
+                out.append(f"{name}: no run of its {self.runs} is consistent with the reports"
+                           + (f" (certain reports: {', '.join(certain)})" if certain else "")
+                           + f": its posterior is below {self.posterior_bound[h]:.2g} (95%)")
+            elif ess < RARE:
                 out.append(f"{name}: only {ess:.0f} of {self.runs} replications carry its "
                            "likelihood (rare evidence): run more (--runs, --target-se) before "
                            "trusting its posterior")
@@ -525,8 +608,9 @@ class Inference:
                 out.append(f"{report.id}: its predicate ({report.predicate}) held in no run "
                            "under any hypothesis: no hypothesis explains it")
             elif p < UNEXPLAINED:
-                out.append(f"{report.id}: the other reports make it unlikely "
-                           f"(P = {p:.3f}): no hypothesis explains it well")
+                out.append(f"{report.id}: under the posterior the other reports give, its "
+                           f"predicate holds with P = {p:.3f}: the hypotheses they favour do "
+                           "not explain it")
         return out
 
     # --- each report's weight ---------------------------------------------------------------
@@ -703,7 +787,9 @@ class Inference:
                 "prior": float(self.prior[h]), "likelihood": float(self.marginal[h]),
                 "likelihood_se": float(self.marginal_se[h]),
                 "posterior": float(post[h]), "posterior_se": float(se[h]),
-                "posterior_ci": [float(post[h] - Z95 * se[h]), float(post[h] + Z95 * se[h])],
+                "posterior_ci": [max(0.0, float(post[h] - Z95 * se[h])),
+                                 min(1.0, float(post[h] + Z95 * se[h]))],
+                "posterior_upper_bound": float(self.posterior_bound[h]),
                 "log10_bayes_factor": float(bf[h]), "log10_bayes_factor_se": float(bf_se[h]),
                 "effective_runs": float(self.effective_runs[h])}
                 for h, n in enumerate(self.names)],

@@ -137,10 +137,18 @@ def posterior_bars(inference: Inference, path: str | Path) -> Path:
                   fontsize=10)
     top.legend(fontsize=8)
     loo = r.leave_one_out()
+    finite = np.abs(loo[np.isfinite(loo)])
+    reach = 1.2 * (finite.max() if finite.size and finite.max() > 0 else 1.0)
     width = 0.8 / H
     for h in range(H):
-        middle.barh(np.arange(J) + (h - (H - 1) / 2) * width, np.nan_to_num(loo[:, h]), width,
+        ys = np.arange(J) + (h - (H - 1) / 2) * width
+        middle.barh(ys, np.clip(np.nan_to_num(loo[:, h], nan=0.0), -reach, reach), width,
                     label=r.names[h], color=f"C{h % 10}")
+        for y, v in zip(ys, loo[:, h], strict=True):
+            if np.isinf(v):  # a certain report that rules the hypothesis out (or in)
+                middle.annotate("ruled out" if v < 0 else "only it fits", (np.sign(v) * reach,
+                                y), fontsize=6, va="center",
+                                ha="left" if v < 0 else "right")
     middle.set_yticks(np.arange(J), [rep.id for rep in r.reports], fontsize=8)
     middle.invert_yaxis()
     middle.axvline(0, color="black", linewidth=0.5)

@@ -36,9 +36,11 @@ def print_inference(console: Console, r: Inference) -> None:
                 f"log10 BF vs {names[r.leader]}", "eff. runs"):
         table.add_column(col, justify="left" if col == "hypothesis" else "right",
                          no_wrap=True)
+    bound = r.posterior_bound
     for h in np.argsort(-np.nan_to_num(post)):
         table.add_row(escape(r.names[h]), f"{r.prior[h]:.3f}",
                       f"{r.marginal[h]:.3g} ± {r.marginal_se[h]:.1g}",
+                      f"0 (< {bound[h]:.2g}, no run fits)" if r.marginal[h] == 0 else
                       f"{post[h]:.3f} [{max(0.0, post[h] - Z95 * se[h]):.3f}, "
                       f"{min(1.0, post[h] + Z95 * se[h]):.3f}]",
                       "—" if h == r.leader else f"{bf[h]:+.2f} ± {bf_se[h]:.2f}",

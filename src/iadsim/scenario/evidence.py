@@ -89,8 +89,18 @@ def parse_predicate(text: str) -> tuple[Term, ...]:
 
 
 def canonical(terms: tuple[Term, ...]) -> str:
-    """One spelling of a predicate, whatever its spacing and the order of its terms."""
-    return " and ".join(sorted(str(t) for t in terms))
+    """One spelling of a predicate, whatever its spacing, the order of its terms and the way
+    a comparison of counts (whole numbers) is written: `kills > 0` is `kills >= 1`."""
+    return " and ".join(sorted(str(_whole(t)) for t in terms))
+
+
+def _whole(term: Term) -> Term:
+    v, op = term.value, term.op
+    if op in (">", ">="):
+        return Term(term.observable, ">=", math.floor(v) + 1 if op == ">" else math.ceil(v))
+    if op in ("<", "<="):
+        return Term(term.observable, "<=", math.ceil(v) - 1 if op == "<" else math.floor(v))
+    return term
 
 
 # --- the evidence file ------------------------------------------------------------------------
