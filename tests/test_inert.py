@@ -113,7 +113,7 @@ def extreme(model: Model, path: str) -> Any:
         return 0.0 if x >= 0.5 else 1.0
     if p.kind == "rate":
         return 0.0 if x > 0 else 10.0
-    return {"nonnegative": 1e5, "positive": 1e-3, "count": 99}[p.kind]
+    return {"nonnegative": min(1e5, p.high), "positive": 1e-3, "count": 99}[p.kind]
 
 
 def assert_same_outcomes(a, b) -> None:

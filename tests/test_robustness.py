@@ -621,3 +621,16 @@ def test_numpy_runtime_warnings_never_reach_the_user(monkeypatch):
         warnings.simplefilter("always")  # as if nothing filtered them
         main.entry()
     assert not [w for w in shown if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("fire_units.s300-1.channels=1000000000", "≤ 1000 (got 1000000000)"),
+    ("fire_units.s300-1.missiles=9223372036854775807", "≤ 100000"),
+    ("command_posts.cp-air-defence.decision_delay.mean=1e12", "2.592e+06"),
+    ("sensors.sr-caracas.detect_rate=1e6", "[0, 1000] or inf"),
+])
+def test_set_values_keep_the_schemas_bounds(setting, message):
+    """What a file may not write, `--set` (and profiles, tables, hypotheses) may not either."""
+    result = runner.invoke(app, ["run", SCENARIO, "--runs", 3, "--set", setting])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output

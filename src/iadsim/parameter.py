@@ -38,7 +38,10 @@ class Parameter:
         if self.kind == "bool":
             return "true | false"
         if self.kind == "count":
-            return f"whole ≥ {self.low:g}"
+            return f"whole ≥ {self.low:g}" + (f", ≤ {self.high:g}" if math.isfinite(self.high)
+                                              else "")
+        if self.kind == "rate" and math.isfinite(self.high):
+            return f"[{self.low:g}, {self.high:g}] or inf (at once)"
         high = f"{self.high:g}]" if not math.isinf(self.high) else \
             "∞]" if self.kind == "rate" else "∞)"
         return f"{'(' if self.kind == 'positive' else '['}{self.low:g}, {high}"
@@ -56,7 +59,8 @@ class Parameter:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
             raise ValueError(f"expected a number in {self.allowed} (got {value!r})")
         x = float(value)
-        if math.isnan(x) or not self.low <= x <= self.high or (
+        at_once = math.isinf(x) and x > 0 and self.kind == "rate"  # .inf: at once
+        if math.isnan(x) or not (at_once or self.low <= x <= self.high) or (
                 self.kind == "positive" and x == 0) or (math.isinf(x) and self.kind != "rate") \
                 or (self.kind == "count" and x != int(x)):
             raise ValueError(f"expected {self.expected} (got {value!r})")
@@ -66,7 +70,8 @@ class Parameter:
     def expected(self) -> str:
         """What a value must be, said for a person."""
         if self.kind == "count":
-            return f"a whole number ≥ {self.low:g}"
+            return f"a whole number ≥ {self.low:g}" + (
+                f" and ≤ {self.high:g}" if math.isfinite(self.high) else "")
         if self.kind == "bool":
             return "true or false"
         return f"a number in {self.allowed}"
@@ -92,7 +97,8 @@ class Parameter:
         if self.kind == "bool":  # a numeric design: 0 and 1
             bad = (x != 0) & (x != 1)
         else:
-            bad = np.isnan(x) | (x < self.low) | (x > self.high)
+            bad = np.isnan(x) | (x < self.low) | ((x > self.high) & ~(
+                np.isposinf(x) & (self.kind == "rate")))
             bad |= (x == 0) if self.kind == "positive" else False
             bad |= np.isinf(x) if self.kind != "rate" else False
             bad |= (x != np.floor(x)) if self.kind == "count" else False

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic import BaseModel
 
 from iadsim import distributions as dist
 from iadsim.compile import (
@@ -34,7 +35,19 @@ from iadsim.compile import (
 from iadsim.parameter import Parameter, ParameterError
 from iadsim.rules import AUTHORITIES, FACTORS, KINDS
 from iadsim.scenario.load import Problem, ScenarioError
-from iadsim.scenario.schema import READINESS_FACTORS, THREAT_CLASSES, Scenario
+from iadsim.scenario.schema import (
+    RATE_MAX,
+    READINESS_FACTORS,
+    THREAT_CLASSES,
+    CommandPost,
+    ElectronicAttack,
+    Exponential,
+    FireUnit,
+    LogNormal,
+    Scenario,
+    Triangular,
+    upper_bound,
+)
 
 __all__ = ["Assignment", "ParameterError", "ParameterSpace", "Params", "Point",
            "profile_assignments"]
@@ -123,9 +136,12 @@ class ParameterSpace:
         return space
 
     def _add(self, path: str, kind: str, value: Any, origin: Any, minimum: float = 0.0,
-             choices: tuple[str, ...] = (), excluded: tuple[str, ...] = ()) -> int:
-        """Declare a parameter with the scenario's value (NaN: none in force) and its slot."""
-        high = 1.0 if kind in ("probability", "bool") else math.inf
+             choices: tuple[str, ...] = (), excluded: tuple[str, ...] = (),
+             bound: tuple[type[BaseModel], str] | None = None) -> int:
+        """Declare a parameter with the scenario's value (NaN: none in force) and its slot;
+        `bound`: the schema field whose upper bound it keeps."""
+        high = 1.0 if kind in ("probability", "bool") else \
+            upper_bound(*bound) if bound else RATE_MAX if kind == "rate" else math.inf
         p = Parameter(path, len(self.parameters), kind, minimum, high, choices, excluded)
         self.parameters.append(p)
         self.by_path[path] = p
@@ -178,11 +194,12 @@ class ParameterSpace:
             lay["authority"][i] = self._add(f"{p}.authority", "choice", c.authority,
                                             (*at, "authority"), choices=AUTHORITIES)
             lay["report_delay"][i] = self._add(f"{p}.report_delay_s", "nonnegative",
-                                               c.report_delay_s, (*at, "report_delay_s"))
+                                               c.report_delay_s, (*at, "report_delay_s"),
+                                               bound=(CommandPost, "report_delay_s"))
             self._duration(f"{p}.decision_delay", c.decision_delay, (*at, "decision_delay"))
             lay["autonomous_delay"][i] = self._add(
                 f"{p}.autonomous_delay_s", "nonnegative", c.autonomous_delay_s,
-                (*at, "autonomous_delay_s"))
+                (*at, "autonomous_delay_s"), bound=(CommandPost, "autonomous_delay_s"))
         classes = [c for c in THREAT_CLASSES if any(f.threat_class == c for f in flights)]
         for i, u in enumerate(sc.fire_units):
             at, p = ("fire_units", i), f"fire_units.{u.id}"
@@ -198,11 +215,13 @@ class ParameterSpace:
                                     ("acquisition_time_s", "nonnegative", "acquisition_time"),
                                     ("missile_speed_mps", "positive", "missile_speed")):
                 lay[key][i] = self._add(f"{p}.{name}", kind, getattr(u, name), (*at, name),
-                                        minimum=1.0 if kind == "count" else 0.0)
+                                        minimum=1.0 if kind == "count" else 0.0,
+                                        bound=(FireUnit, name))
             lay["channels"][i] = self._add(f"{p}.channels", "count", u.channels,
-                                           (*at, "channels"), minimum=1.0)
+                                           (*at, "channels"), minimum=1.0,
+                                           bound=(FireUnit, "channels"))
             lay["missiles"][i] = self._add(f"{p}.missiles", "count", u.missiles,
-                                           (*at, "missiles"))
+                                           (*at, "missiles"), bound=(FireUnit, "missiles"))
             lay["shoot_look_shoot"][i] = self._add(f"{p}.shoot_look_shoot", "bool",
                                                    u.shoot_look_shoot, (*at, "shoot_look_shoot"))
             if u.guidance == "infrared":
@@ -215,7 +234,8 @@ class ParameterSpace:
             for name, kind in (("detect_factor", "nonnegative"), ("link_cut_prob", "probability"),
                                ("disable_prob", "probability"), ("pk_factor", "nonnegative"),
                                ("launch_factor", "nonnegative")):
-                lay[name][i] = self._add(f"{p}.{name}", kind, getattr(a, name), (*at, name))
+                lay[name][i] = self._add(f"{p}.{name}", kind, getattr(a, name), (*at, name),
+                                         bound=(ElectronicAttack, name))
         for i, s in enumerate(sc.strikes):
             lay["p_destroy"][i] = self._add(f"strikes.{strike_key(i, s.id)}.p_destroy",
                                             "probability", s.p_destroy, ("strikes", i, "p_destroy"))
@@ -233,7 +253,11 @@ class ParameterSpace:
         for name in dist.NAMES:
             kind = "positive" if name in ("mean", "median") else "nonnegative"
             slots.append(self._add(f"{path}.{name}", kind, given.get(name, math.nan),
-                                   origin if name in given else None))
+                                   origin if name in given else None,
+                                   bound=(LogNormal, "sigma") if name == "sigma" else
+                                   (Triangular, name if name != "value" else "low")
+                                   if name in ("low", "mode", "high", "value") else
+                                   (Exponential, "mean")))
         self._durations[path] = np.array(slots, dtype=np.int64)
         self._duration_of.update({slot: path for slot in slots})
 

@@ -53,8 +53,19 @@ NotBoolean = BeforeValidator(_not_boolean)
 Probability = Annotated[float, Field(ge=0.0, le=1.0), NotBoolean]
 Positive = Annotated[float, Field(gt=0.0), NotBoolean]
 MaybeInfinite = Annotated[float, Field(allow_inf_nan=True), BeforeValidator(_not_nan), NotBoolean]
+RATE_MAX = 1_000.0  # events per second (.inf, "at once", aside)
+
+
+def upper_bound(model: type[BaseModel], name: str) -> float:
+    """The largest value a field of a scenario model accepts (inf if unbounded): the
+    parameter space gives `--set`, profiles and tables the same bounds as the file."""
+    info = model.model_fields[name]
+    return min((float(m.le) for m in info.metadata if hasattr(m, "le") and m.le is not None),
+               default=math.inf)
+
+
 def _rate_bound(value: float) -> float:
-    if math.isfinite(value) and value > 1_000.0:
+    if math.isfinite(value) and value > RATE_MAX:
         raise PydanticCustomError("rate_bound", "a rate is at most 1000 per second (or .inf: "
                                   "at once)")
     return value
