@@ -339,10 +339,6 @@ def _same(a: Any, b: Any) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
-def _said(value: Any) -> str:
-    return value.spec() if isinstance(value, Draw) else f"{value:g}"
-
-
 def _at(document: Any, path: tuple[str | int, ...], message: str) -> str:
     source = document.source
     if source is None:

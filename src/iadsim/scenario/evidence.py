@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BeforeValidator,
@@ -49,6 +50,8 @@ from iadsim.scenario.schema import (
     Strict,
     _at,
 )
+
+D = TypeVar("D", "Evidence", "Hypotheses")
 
 # --- predicates -------------------------------------------------------------------------------
 
@@ -373,20 +376,22 @@ def _repeated_ids(raw: dict[str, Any], key: str) -> list[tuple[Path_, str]]:
 
 def load_evidence(path: str | Path) -> Evidence:
     """Read and validate an evidence file (ScenarioError: every problem at its file:line)."""
-    text, name = _read(path)
-    raw, lines, problems = read_yaml(text, name, "evidence")
-    evidence = validated(Evidence, raw, lines, name, problems, _evidence_problems)
-    evidence._source = Source(name, lines, text.splitlines())
-    return evidence
+    return _load(path, Evidence, "evidence", _evidence_problems)
 
 
 def load_hypotheses(path: str | Path) -> Hypotheses:
     """Read and validate a hypotheses file (ScenarioError: every problem at its file:line)."""
-    text, name = _read(path)
-    raw, lines, problems = read_yaml(text, name, "hypotheses")
-    hypotheses = validated(Hypotheses, raw, lines, name, problems, _hypotheses_problems)
-    hypotheses._source = Source(name, lines, text.splitlines())
-    return hypotheses
+    return _load(path, Hypotheses, "hypotheses", _hypotheses_problems)
+
+
+def _load(path: str | Path, model: type[D], what: str,
+          checks: Callable[[dict[str, Any]], list[tuple[Path_, str]]]) -> D:
+    name = str(path)
+    text = read_text(Path(path))
+    raw, lines, problems = read_yaml(text, name, what)
+    document = validated(model, raw, lines, name, problems, checks)
+    document._source = Source(name, lines, text.splitlines())
+    return document
 
 
 def companion(scenario: str | Path, kind: str) -> Path | None:
@@ -397,7 +402,3 @@ def companion(scenario: str | Path, kind: str) -> Path | None:
         path = builtin_scenarios().get(str(scenario), path)
     found = path.with_name(f"{path.name.removesuffix('.yaml')}.{kind}.yaml")
     return found if found.is_file() else None
-
-
-def _read(path: str | Path) -> tuple[str, str]:
-    return read_text(Path(path)), str(path)
