@@ -634,3 +634,26 @@ def test_set_values_keep_the_schemas_bounds(setting, message):
     result = runner.invoke(app, ["run", SCENARIO, "--runs", 3, "--set", setting])
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+@posix
+def test_signals_during_a_block_act_after_it_and_ignored_ones_stay_ignored():
+    """The fast engine computes a block with Ctrl-C held (an interrupt raised inside a callback
+    from compiled code would turn into a SystemError); a worker, which ignores Ctrl-C, keeps
+    ignoring it."""
+    from iadsim import interrupt
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("the block went on")
+    assert steps == ["the block went on"]
+    interrupt._requested = False
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old)

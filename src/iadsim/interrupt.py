@@ -1,8 +1,9 @@
 """Stop requests (Ctrl-C, SIGTERM) that are not lost.
 
 Python delivers a signal as an exception wherever the main thread is; inside a callback from
-compiled code (Numba loading its cache, for one) that exception is printed and dropped, and the
-work would go on. The `iadsim` program installs `request` for SIGINT and SIGTERM: it raises
+compiled code (Numba loading its cache, for one) that exception is dropped or turned into a
+SystemError. So the fast engine holds signals while it computes a block (`deferred`) and acts on
+them after it; and the `iadsim` program installs `request` for SIGINT and SIGTERM, which raises
 KeyboardInterrupt as usual and also records the request, which long loops `check` between
 blocks of work."""
 
@@ -47,8 +48,8 @@ def install() -> None:
 
 @contextlib.contextmanager
 def deferred(reraise: bool = True) -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while a few steps that must happen together run (a block
-    counted in the summary and queued for writing), then act on them: raise
+    """Hold Ctrl-C and SIGTERM, where Python handles them, while a few steps that must happen
+    together run (a block counted in the summary and queued for writing), then act on them: raise
     KeyboardInterrupt, or with `reraise` False only record the request (the caller is
     already stopping). Outside the main thread signals cannot be held: nothing changes."""
     if threading.current_thread() is not threading.main_thread():
@@ -56,7 +57,9 @@ def deferred(reraise: bool = True) -> Iterator[None]:
         return
     held: list[int] = []
     previous = {s: signal.signal(s, lambda signum, frame: held.append(signum))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+                for s in (signal.SIGINT, signal.SIGTERM)
+                if callable(signal.getsignal(s))}  # only what Python would raise: a signal
+    # ignored stays ignored, and one left to the system (a worker's SIGTERM) still ends it
     try:
         yield
     finally:

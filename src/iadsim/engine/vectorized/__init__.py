@@ -10,6 +10,7 @@ its engagements and what they record.
 
 from __future__ import annotations
 
+from iadsim import interrupt
 from iadsim.compile import CompiledScenario
 from iadsim.engine.results import Results
 from iadsim.engine.vectorized.battle import play
@@ -34,5 +35,7 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
     for lo in range(0, len(table), size):
         block_rows = table.rows(lo, min(lo + size, len(table)))
         rng = CounterStreams(replication_keys(seed, block_rows.replication))
-        parts.append(play(Block(plan, block_rows.params(), rng), rows).labelled(block_rows))
+        with interrupt.deferred():  # Ctrl-C acts after the block: raised inside a callback
+            # from compiled code (Numba loading a cache) it would become a SystemError
+            parts.append(play(Block(plan, block_rows.params(), rng), rows).labelled(block_rows))
     return Results.concat(parts) if parts else Results.empty(table)
