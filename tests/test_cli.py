@@ -479,3 +479,20 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     assert failed.returncode != 0
     assert failed.stdout == ""
     assert SCENARIO in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_help_schema_and_scenarios_start_without_the_engines() -> None:
+    """`iadsim --help`, `schema` and `scenarios` import neither Numba nor the engines nor the
+    analyses: the commands import what they use."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from iadsim.cli import app; from typer.testing import CliRunner; "
+              "r = CliRunner(); "
+              "assert all(r.invoke(app, a).exit_code == 0 for a in "
+              "(['--help'], ['schema'], ['scenarios'])); "
+              "print(sorted(m for m in ('numba', 'pyarrow', 'iadsim.api', 'iadsim.engine.results',"
+              " 'iadsim.analysis.explain', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", out

@@ -285,11 +285,11 @@ def test_two_runs_cannot_write_one_folder(tmp_path):
     ("", "give a folder name"),
 ])
 def test_a_bad_out_is_refused_before_any_work(tmp_path, monkeypatch, target, message):
-    import iadsim.cli
+    import iadsim.api
 
     (tmp_path / "file").write_text("x")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(iadsim.cli, "load", lambda *a, **k: pytest.fail("compiled anyway"))
+    monkeypatch.setattr(iadsim.api, "load", lambda *a, **k: pytest.fail("compiled anyway"))
     result = runner.invoke(app, ["run", SCENARIO, "--out", target])
     assert result.exit_code == 1 and message in result.output, result.output
 

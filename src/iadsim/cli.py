@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -17,36 +17,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iadsim import __version__
-from iadsim.analysis.explain import ExplainInterrupted, Explanation
-from iadsim.analysis.inference import InferenceInterrupted
-from iadsim.analysis.problems import AnalysisError
-from iadsim.analysis.sensitivity import SensitivityInterrupted
-from iadsim.analysis.summary import Estimate
-from iadsim.api import (
-    Interrupted,
-    RunSummary,
-    check,
-    check_inference_files,
-    compare,
-    explain,
-    inert,
-    infer,
-    load,
-    parameters,
-    sensitivity,
-    simulate,
-)
 from iadsim.engine import DEFAULT_ENGINE, ENGINES, MemoryBudgetError, check_engine
-from iadsim.engine.results import DEFAULT_OBSERVABLES, TABLES, UnknownObservable
-from iadsim.model import Model
-from iadsim.params import ParameterError
-from iadsim.reports.figures import check_figure_path, index_bars, posterior_bars, waterfall
-from iadsim.reports.inference_tables import print_inference
-from iadsim.rules import LINKS
-from iadsim.scenario import ScenarioError, builtin_scenarios
-from iadsim.scenario.load import load_scenario
-from iadsim.scenario.schema import Scenario
-from iadsim.store import ResultsError, check_folder
+
+if TYPE_CHECKING:  # the analyses and engines are imported by the commands that use them, so
+    # that `iadsim --help`, `schema` and `scenarios` start fast
+    from iadsim.analysis.explain import Explanation
+    from iadsim.analysis.summary import Estimate
+    from iadsim.api import RunSummary
+    from iadsim.model import Model
+    from iadsim.params import ParameterError
+    from iadsim.scenario import ScenarioError
 
 app = typer.Typer(
     help="iadsim: simulate an integrated air-defence system and explain why it does or does "
@@ -60,10 +40,12 @@ SET = typer.Option("--set", help="PATH=VALUE: set a parameter (see `iadsim param
                    "the profile; repeat for several.")
 
 
-def _fail(error: ScenarioError | ParameterError | AnalysisError | str, code: int = 2
+def _fail(error: ScenarioError | ParameterError | Exception | str, code: int = 2
           ) -> typer.Exit:
-    problems = error.problems if isinstance(
-        error, (ScenarioError, ParameterError, AnalysisError)) else [error]
+    """Print one `error:` line per problem (an error with `problems`: each of them) and give
+    the exit to raise."""
+    listed = getattr(error, "problems", None)
+    problems = listed if isinstance(listed, list) else [error]
     for p in problems:
         err.print(f"[red]error:[/red] {escape(str(p))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
@@ -71,6 +53,10 @@ def _fail(error: ScenarioError | ParameterError | AnalysisError | str, code: int
 
 def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Model:
     """The scenario at a profile and `--set` values; bad input exits 1 with one line each."""
+    from iadsim.api import load
+    from iadsim.params import ParameterError
+    from iadsim.scenario import ScenarioError
+
     values = {}
     for item in settings or []:
         path, sep, text = item.partition("=")
@@ -120,6 +106,8 @@ def _capped(workers: int) -> int:
 def _warn_inert(model: Model) -> None:
     """One warning line on stderr per parameter that cannot act at the model's point and whose
     value was written down (a file, a profile, --set); one line counts the defaults."""
+    from iadsim.api import inert
+
     found = inert(model)
     for path, why, _ in (i for i in found if i.written):
         err.print(f"[yellow]warning:[/yellow] {escape(path)}: {escape(why)}", highlight=False,
@@ -157,6 +145,10 @@ def run_command(
     settings: Annotated[list[str] | None, SET] = None,
 ) -> None:
     """Run a scenario many times and summarise what happened and where the kill chain broke."""
+    from iadsim.api import Interrupted, simulate
+    from iadsim.engine.results import TABLES
+    from iadsim.store import ResultsError, check_folder
+
     try:
         check_engine(engine)
     except ValueError as exc:
@@ -229,6 +221,13 @@ def explain_command(
 
     Each explanation's Shapley share, its effect alone, and the single fixes, on common random
     numbers, with a waterfall figure."""
+    from iadsim.analysis.explain import ExplainInterrupted
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.api import explain
+    from iadsim.engine.results import UnknownObservable
+    from iadsim.reports.figures import check_figure_path, waterfall
+    from iadsim.scenario import ScenarioError
+
     try:
         check_engine(engine)
         groups = _read_groups(groups_file) if groups_file else None
@@ -279,6 +278,8 @@ def _read_groups(path: Path) -> dict[str, list[str]]:
 
 
 def _print_explanation(e: Explanation) -> None:
+    from iadsim.rules import LINKS
+
     out.print(f"[bold]{escape(e.scenario)}[/bold]: {escape(e.observable)} per run, from "
               f"[bold]{escape(e.from_profile)}[/bold] {_est(e.from_value)} to "
               f"[bold]{escape(e.to_profile)}[/bold] {_est(e.to_value)}: difference "
@@ -338,6 +339,11 @@ def compare_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Compare profiles side by side, with paired differences under common random numbers."""
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.api import compare
+    from iadsim.engine.results import DEFAULT_OBSERVABLES, UnknownObservable
+    from iadsim.scenario import ScenarioError
+
     try:
         check_engine(engine)
     except ValueError as exc:
@@ -399,6 +405,13 @@ def sensitivity_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Rank parameters by influence (SALib Sobol or Morris), against a noise floor."""
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.analysis.sensitivity import SensitivityInterrupted
+    from iadsim.api import sensitivity
+    from iadsim.engine.results import UnknownObservable
+    from iadsim.params import ParameterError
+    from iadsim.reports.figures import check_figure_path, index_bars
+
     try:
         check_engine(engine)
         ranges = _read_mapping(params_file, "--params", "parameter path → [low, high]")
@@ -476,6 +489,13 @@ def infer_command(
     drawn from its priors; the reports' joint likelihood per run gives the posterior, Bayes
     factors, each report's weight and reliability sensitivity, the drawn parameters' posterior
     means and the ACH matrix."""
+    from iadsim.analysis.inference import InferenceInterrupted
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.api import infer
+    from iadsim.reports.figures import check_figure_path, posterior_bars
+    from iadsim.reports.inference_tables import print_inference
+    from iadsim.scenario import ScenarioError
+
     try:
         check_engine(engine)
         if figure is not None and not no_figure:
@@ -535,6 +555,7 @@ def _write_csv(table: Any, path: Path) -> None:
 
 def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
     """A YAML file holding one mapping, read by the loader every input file goes through."""
+    from iadsim.scenario import ScenarioError
     from iadsim.scenario.load import read_text, read_yaml
 
     try:
@@ -555,6 +576,10 @@ def validate(
 
     Its evidence and hypotheses files beside it (SCENARIO.evidence.yaml,
     SCENARIO.hypotheses.yaml), if any, are checked against it too."""
+    from iadsim.api import check, check_inference_files, load
+    from iadsim.params import ParameterError
+    from iadsim.scenario import ScenarioError
+
     try:
         scenario = check(file)
         model = load(file, profile)
@@ -590,6 +615,8 @@ def params_command(
     ] = False,
 ) -> None:
     """List the parameters profiles, tables and analyses can set, with values and sources."""
+    from iadsim.api import parameters
+
     model = _load(scenario, profile, settings)
     rows = parameters(model, structure)
     if as_json:
@@ -614,12 +641,17 @@ def params_command(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
+    from iadsim.scenario.schema import Scenario
+
     sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
 
 
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
+    from iadsim.scenario import builtin_scenarios
+    from iadsim.scenario.load import load_scenario
+
     table = Table("name", "description", "profiles", box=None)
     for name, path in sorted(builtin_scenarios().items()):
         sc = load_scenario(path)
@@ -647,6 +679,8 @@ def _ci(e: Estimate, digits: int = 2) -> str:
 
 
 def _print_summary(summary: RunSummary) -> None:
+    from iadsim.rules import LINKS
+
     info, est = summary.info, summary.estimates
     out.print(f"\n[bold]{escape(info.scenario)}[/bold] · profile [bold]{escape(info.profile)}"
               f"[/bold] · {summary.runs} runs · seed {info.seed} · {info.engine} engine")
