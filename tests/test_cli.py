@@ -496,3 +496,9 @@ def test_help_schema_and_scenarios_start_without_the_engines() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]", out
+
+
+def test_warmup_caches_the_compiled_loops() -> None:
+    result = invoke("warmup")
+    assert_ok(result)
+    assert "compiled loops are cached" in result.stdout
