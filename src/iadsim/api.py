@@ -144,11 +144,10 @@ def check_inference_files(model: Model) -> dict[str, list[str]]:
     against the scenario: file → its problems (empty when it is sound)."""
     from iadsim.analysis.inference import candidates_of, reports_of
 
-    source = model.scenario.source
     out: dict[str, list[str]] = {}
     for kind, read, resolve in (("evidence", load_evidence, reports_of),
                                 ("hypotheses", load_hypotheses, candidates_of)):
-        path = companion(source.file, kind) if source is not None else None
+        path = _companion_path(model, kind)
         if path is None:
             continue
         try:
@@ -161,12 +160,16 @@ def check_inference_files(model: Model) -> dict[str, list[str]]:
     return out
 
 
+def _companion_path(model: Model, kind: str) -> Path | None:
+    source = model.scenario.source
+    return companion(source.file, kind) if source is not None else None
+
+
 def _companion_file(model: Model, given: Any, kind: str, read: Callable[[Any], Any]) -> Any:
     if given is not None and not isinstance(given, (str, Path)):
         return given
     if given is None:
-        source = model.scenario.source
-        given = companion(source.file, kind) if source is not None else None
+        given = _companion_path(model, kind)
         if given is None:
             raise InferenceError([f"{model.name} has no {kind} file beside it "
                                   f"({model.name}.{kind}.yaml): give one"])
@@ -306,11 +309,10 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
         try:
             for first, block in _blocks(model, spans, seed, engine, workers, size,
                                         out is not None, plan):
-                tables = block.tables() if store is not None else None
                 with interrupt.deferred():  # counted and queued together, or neither
                     pending.add(block)
                     if store is not None:
-                        store.append(block, first, tables)
+                        store.append(block, first)
                 if store is not None and store.due():
                     with interrupt.deferred():
                         _commit(store, pending, total)
@@ -406,7 +408,7 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
     pending: list[tuple[int, Future[Results]]] = []
     try:
         for first, n in starts:
-            with _no_sigint() if not pending else contextlib.nullcontext():
+            with interrupt.ignored() if not pending else contextlib.nullcontext():
                 # workers are started by the first submit: they inherit Ctrl-C ignored
                 pending.append((first, pool.submit(_run_block, first, n, seed, engine, rows)))
             if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
@@ -426,22 +428,6 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
         _stop(pool)
         raise
     pool.shutdown(wait=True)
-
-
-@contextlib.contextmanager
-def _no_sigint() -> Iterator[None]:
-    """Ctrl-C ignored for the moment (in the main thread; elsewhere it cannot be changed)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -36,6 +36,10 @@ out = Console(width=None if sys.stdout.isatty() else 120)  # piped: no wrapping 
 err = Console(stderr=True)
 
 
+Seed = Annotated[int, typer.Option("--seed", "-s", min=0)]
+Engine = Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")]
+NoFigure = Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object only.")]
 SET = typer.Option("--set", help="PATH=VALUE: set a parameter (see `iadsim params`) after "
                    "the profile; repeat for several.")
 
@@ -130,7 +134,7 @@ def run_command(
         help=f"One of: {', '.join(ENGINES)} (the oracle).")] = DEFAULT_ENGINE,
     workers: Annotated[int, typer.Option(
         "--workers", "-w", min=1, help="Local worker processes (same results for any).")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    as_json: AsJson = False,
     out_dir: Annotated[str | None, typer.Option(
         "--out", help="Also write per-replication results (Parquet datasets) into this "
         "folder.")] = None,
@@ -204,18 +208,17 @@ def explain_command(
         "scenario's explanations.")] = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per "
                                       "coalition (the same for all).")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
-    DEFAULT_ENGINE,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
     figure: Annotated[Path | None, typer.Option(
         help="Waterfall figure file (.png, .svg or .pdf); default: "
         "explain-SCENARIO-FROM-TO.png here.")] = None,
-    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    no_figure: NoFigure = False,
     sampled: Annotated[int | None, typer.Option(
         "--sampled", min=2, help="Estimate the shares from this many random orders of the "
         "groups (permutation sampling) instead of every coalition; needed beyond 12 "
         "groups.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Apportion the difference between two profiles among the explanations (Shapley).
 
@@ -333,10 +336,9 @@ def compare_command(
         "the run summary's.")] = None,
     runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per profile "
                                       "(the same for all).")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
-    DEFAULT_ENGINE,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
+    as_json: AsJson = False,
 ) -> None:
     """Compare profiles side by side, with paired differences under common random numbers."""
     from iadsim.analysis.problems import AnalysisError
@@ -395,14 +397,13 @@ def sensitivity_command(
         min=2, help="SALib's N: base samples (sobol) or trajectories (morris).")] = 256,
     runs_per_point: Annotated[int, typer.Option(
         "--runs-per-point", min=1, help="Replications averaged at each sample point.")] = 100,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
-    DEFAULT_ENGINE,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
     figure: Annotated[Path | None, typer.Option(
         help="Bar figure file (.png, .svg or .pdf); default: "
         "sensitivity-SCENARIO-METHOD.png here.")] = None,
-    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    no_figure: NoFigure = False,
+    as_json: AsJson = False,
 ) -> None:
     """Rank parameters by influence (SALib Sobol or Morris), against a noise floor."""
     from iadsim.analysis.problems import AnalysisError
@@ -471,17 +472,16 @@ def infer_command(
     max_runs: Annotated[int, typer.Option(
         "--max-runs", min=2, help="At most this many replications per hypothesis with "
         "--target-se.")] = 200_000,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 0,
-    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] =
-    DEFAULT_ENGINE,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
     figure: Annotated[Path | None, typer.Option(
         help="Figure file (.png, .svg or .pdf): posterior bars, leave-one-out, reliability "
         "curves; default: infer-SCENARIO.png here.")] = None,
-    no_figure: Annotated[bool, typer.Option("--no-figure", help="Draw no figure.")] = False,
+    no_figure: NoFigure = False,
     ach: Annotated[Path | None, typer.Option(
         "--ach", help="Also write the ACH matrix (reports × hypotheses, with the product of "
         "rows and the joint likelihood) as CSV here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Weigh the explanations against the reported evidence: a posterior with its uncertainty.
 
@@ -538,19 +538,11 @@ def infer_command(
 
 def _write_csv(table: Any, path: Path) -> None:
     """A table as CSV, written aside and renamed (complete on disk or not there)."""
-    import os
-    import tempfile
-
     import pyarrow.csv
 
-    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        pyarrow.csv.write_csv(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from iadsim.store import write_aside
+
+    write_aside(path, lambda tmp: pyarrow.csv.write_csv(table, tmp))
 
 
 def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
@@ -608,7 +600,7 @@ def params_command(
     scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
     profile: Annotated[str | None, typer.Option(
         "--profile", "-p", help="Show the values of this profile.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    as_json: AsJson = False,
     settings: Annotated[list[str] | None, SET] = None,
     structure: Annotated[bool, typer.Option(
         "--structure", help="Also list the structure fields (each change compiles anew).")

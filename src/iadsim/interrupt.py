@@ -70,3 +70,17 @@ def deferred(reraise: bool = True) -> Iterator[None]:
         _requested = True
         if reraise:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def ignored() -> Iterator[None]:
+    """Ctrl-C ignored for the moment, so that processes started now (workers) inherit it
+    ignored; in the main thread only (elsewhere it cannot be changed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

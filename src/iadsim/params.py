@@ -263,6 +263,16 @@ class ParameterSpace:
 
     # --- paths --------------------------------------------------------------------------------
 
+    @property
+    def durations(self) -> Mapping[str, np.ndarray]:
+        """Each duration field's path → its slots (family, then dist.NAMES)."""
+        return self._durations
+
+    @property
+    def duration_of(self) -> Mapping[int, str]:
+        """A duration parameter's slot → its field's path."""
+        return self._duration_of
+
     def field(self, path: str) -> str:
         """The field a parameter path belongs to: a duration's paths (`…decision_delay.dist`,
         `….mean`) belong to the duration field, every other path to itself."""
@@ -352,14 +362,14 @@ class ParameterSpace:
             except ValueError as exc:
                 problems.append((a, str(exc)))
         for path, slots in set_slots.items():
-            message = self._settle_duration(theta, path, slots)
+            message = self.settle_duration(theta, path, slots)
             if message:
                 problems.append((last[path], f"{path}: {message}"))
         if problems:
             self._raise(problems)
         return Point(name, theta, origin)
 
-    def _settle_duration(self, theta: np.ndarray, path: str, assigned: set[int]) -> str | None:
+    def settle_duration(self, theta: np.ndarray, path: str, assigned: set[int]) -> str | None:
         """Clear a duration field's slots that its family (as now set) does not use, and say
         what is wrong with it, if anything: a parameter set that the family does not have, or
         one it needs that is missing or out of order."""
@@ -462,7 +472,7 @@ class ParameterSpace:
         for path, field_slots in space._durations.items():
             mine = set(field_slots.tolist()) & set(slots.tolist())
             for k in range(len(points)) if mine else ():
-                message = space._settle_duration(points[k], path, mine)
+                message = space.settle_duration(points[k], path, mine)
                 if message:
                     problems.append(f"{path}: row {int(first[order][k])}: {message}")
                     break

@@ -26,13 +26,13 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from iadsim.engine.results import TABLES, Results
 
-__all__ = ["TABLES", "ResultsError", "ResultsStore"]
+__all__ = ["TABLES", "ResultsError", "ResultsStore", "write_aside"]
 
 MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
 PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
@@ -132,11 +132,9 @@ class ResultsStore:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def append(self, results: Results, first: int, tables: dict[str, Any] | None = None
-               ) -> None:
-        """Hold a finished block (replications first … first + runs − 1; `tables`: its
-        results.tables(), if already made) for the next part."""
-        tables = tables if tables is not None else results.tables()
+    def append(self, results: Results, first: int) -> None:
+        """Hold a finished block (replications first … first + runs − 1) for the next part."""
+        tables = results.tables()
         self._pending.append(tables)
         self._bytes += sum(t.nbytes for t in tables.values())
         if self._ranges and self._ranges[-1][1] == first:
@@ -165,20 +163,15 @@ class ResultsStore:
             return
         name = f"part-{self._ranges[0][0]:012d}"
         written: list[Path] = []
-        aside: list[str] = []
         try:
             for table in TABLES:
                 data = pa.concat_tables([p[table] for p in self._pending])
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial",
-                                           dir=self.folder / table)
-                os.close(fd)
-                aside.append(tmp)
-                pq.write_table(data, tmp)
-                written.append(_publish(tmp, self.folder / table / f"{name}.parquet"))
+                written.append(write_aside(self.folder / table / f"{name}.parquet",
+                                           lambda tmp, data=data: pq.write_table(data, tmp)))
             record = {"name": name, "ranges": self._ranges, "state": dict(state)}
             written.append(self._write_json(f"{COMMITS}/{name}.json", record))
         except BaseException:
-            for p in [*aside, *written]:
+            for p in written:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(p)
             raise
@@ -200,17 +193,11 @@ class ResultsStore:
             self._lock = None
 
     def _write_json(self, name: str, data: Any) -> Path:
-        target = self.folder / name
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                   dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+        def dump(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=2)
-            return _publish(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+
+        return write_aside(self.folder / name, dump)
 
 
 def check_folder(folder: str | Path) -> Path:
@@ -257,10 +244,21 @@ def _take_lock(folder: Path) -> Any:
     return f
 
 
-def _publish(tmp: str, target: Path) -> Path:
-    """Give the file ordinary permissions and rename it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
+def write_aside(target: str | Path, write: Callable[[str], None]) -> Path:
+    """Write a file whole or not at all: `write(tmp)` fills a hidden file beside `target`,
+    which then gets ordinary permissions and is renamed into place (removed on any error).
+    Every file iadsim writes goes through here."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                               dir=target.parent if str(target.parent) else ".")
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return target

@@ -35,12 +35,14 @@ from iadsim.model import Model
 from iadsim.params import profile_assignments
 from iadsim.scenario.evidence import (
     BetaPrior,
+    Drawn,
     Evidence,
     Hypotheses,
     PointPrior,
     Term,
     TriangularPrior,
     UniformPrior,
+    spec,
 )
 from iadsim.scenario.load import Problem, ScenarioError
 from iadsim.tables import ParamTable
@@ -102,7 +104,7 @@ class Draw:
 
     path: str
     slots: tuple[int, ...]
-    prior: Any  # UniformPrior | BetaPrior | TriangularPrior
+    prior: Drawn
 
     @property
     def word(self) -> int:
@@ -112,36 +114,10 @@ class Draw:
 
     def values(self, u: np.ndarray) -> np.ndarray:
         """The prior's quantiles at uniforms u."""
-        from scipy import stats
-
-        p = self.prior
-        if isinstance(p, UniformPrior):
-            return p.low + u * (p.high - p.low)
-        if isinstance(p, BetaPrior):
-            return stats.beta.ppf(u, p.a, p.b)
-        return stats.triang.ppf(u, (p.mode - p.low) / (p.high - p.low), loc=p.low,
-                                scale=p.high - p.low)
+        return self.prior.ppf(u)
 
     def spec(self) -> str:
-        return _spec(self.prior)
-
-    def support(self) -> tuple[float, float]:
-        p = self.prior
-        return (0.0, 1.0) if isinstance(p, BetaPrior) else (p.low, p.high)
-
-    def mean(self) -> float:
-        p = self.prior
-        if isinstance(p, UniformPrior):
-            return (p.low + p.high) / 2
-        if isinstance(p, BetaPrior):
-            return p.a / (p.a + p.b)
-        return (p.low + p.mode + p.high) / 3
-
-
-def _spec(prior: Any) -> str:
-    """beta(2, 3), uniform(0.2, 0.8), triangular(low, mode, high)."""
-    values = [v for k, v in prior.model_dump().items() if k != "dist"]
-    return f"{prior.dist}(" + ", ".join(f"{v:g}" for v in values) + ")"
+        return spec(self.prior)
 
 
 @dataclass(frozen=True)
@@ -219,7 +195,7 @@ def candidates_of(hypotheses: Hypotheses, model: Model) -> list[Candidate]:
                      for c in conflicts.values()]
         theta = baseline.theta.copy()
         for slot, (_, value, _, _) in setter.items():
-            theta[slot] = value.mean() if isinstance(value, Draw) else value  # a draw's
+            theta[slot] = value.prior.mean() if isinstance(value, Draw) else value  # a draw's
             # placeholder, so that the duration it belongs to can be checked
         problems += _settled(hypotheses, name, space, theta, setter)
         draws = {}
@@ -258,7 +234,7 @@ def _part_values(model: Model, hypotheses: Hypotheses, part: str, problems: list
     for path, value in spec.values.items():
         try:
             if isinstance(value, (UniformPrior, BetaPrior, TriangularPrior)) and \
-                    path not in space._durations:
+                    path not in space.durations:
                 draw = _draw(space, path, value)
                 for slot in draw.slots:
                     mine[slot] = (draw, path, draw.spec())
@@ -284,10 +260,10 @@ def _written(value: Any) -> str:
 def _draw(space: Any, path: str, prior: Any) -> Draw:
     """A prior on a path, checked against every parameter it sets (ValueError)."""
     concrete = space.expand(path)
-    low, high = Draw(path, (), prior).support()
+    low, high = prior.support()
     slots = []
     for c in concrete:
-        if c in space._durations:
+        if c in space.durations:
             raise ValueError(f"{c} is a whole duration; put the prior on one of its "
                              f"parameters ({c}.mean, {c}.value, …)")
         p = space.by_path[c]
@@ -295,7 +271,7 @@ def _draw(space: Any, path: str, prior: Any) -> Draw:
             raise ValueError(f"{c} takes {p.allowed}: give it a value, not a prior "
                              f"(priors are for continuous parameters)")
         if low < p.low or high > p.high:
-            raise ValueError(f"an improper prior for {c}: {_spec(prior)} reaches outside "
+            raise ValueError(f"an improper prior for {c}: {spec(prior)} reaches outside "
                              f"{p.allowed}")
         slots.append(p.slot)
     return Draw(path, tuple(slots), prior)
@@ -306,14 +282,14 @@ def _settled(hypotheses: Hypotheses, name: str, space: Any, theta: np.ndarray,
     """Duration fields as now set, for every value their drawn parameters can take (the
     ends of each prior's support), and draws on parameters in force: their problems."""
     problems = []
-    touched = {space._duration_of[s] for s in setter if s in space._duration_of}
+    touched = {space.duration_of[s] for s in setter if s in space.duration_of}
     for path in touched:
-        slots = space._durations[path]
-        message = space._settle_duration(theta, path, {s for s in slots.tolist()
+        slots = space.durations[path]
+        message = space.settle_duration(theta, path, {s for s in slots.tolist()
                                                        if s in setter})
         drawn = [(s, setter[s][1]) for s in slots.tolist()
                  if s in setter and isinstance(setter[s][1], Draw)]
-        for ends in itertools.product(*(d.support() for _, d in drawn)):
+        for ends in itertools.product(*(d.prior.support() for _, d in drawn)):
             if message:
                 break
             trial = theta.copy()
@@ -751,7 +727,7 @@ class Inference:
                 x = self.drawn[d.path][h]
                 row: dict[str, Any] = {
                     "hypothesis": name, "path": d.path, "prior": d.spec(),
-                    "prior_mean": d.mean(), "prior_interval": _quantiles(x, None),
+                    "prior_mean": d.prior.mean(), "prior_interval": _quantiles(x, None),
                     "effective_runs": float(self.effective_runs[h])}
                 if w.sum() > 0:
                     mean = float((w * x).sum() / w.sum())

@@ -3,14 +3,13 @@ a figure is complete on disk or not there."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from iadsim.analysis.explain import Explanation
 from iadsim.analysis.inference import RELIABILITIES, Inference
 from iadsim.analysis.sensitivity import Sensitivity
+from iadsim.store import write_aside
 
 
 def waterfall(explanation: Explanation, path: str | Path) -> Path:
@@ -58,24 +57,15 @@ def check_figure_path(path: str | Path) -> Path:
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    """Write the figure atomically (the format follows the suffix) and close it; the file
-    gets the permissions a new file gets here."""
+    """Write the figure atomically (the format follows the suffix) and close it."""
     import matplotlib.pyplot as plt
 
     target = check_figure_path(path)
-    fd, tmp = tempfile.mkstemp(suffix=target.suffix, dir=target.parent or ".")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=150, format=target.suffix[1:].lower())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        return write_aside(target, lambda tmp: fig.savefig(
+            tmp, dpi=150, format=target.suffix[1:].lower()))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return target
 
 
 def index_bars(result: Sensitivity, path: str | Path) -> Path:

@@ -232,6 +232,16 @@ class UniformPrior(Strict):
             raise _at("high", "an improper prior: high must be greater than low")
         return self
 
+    def ppf(self, u: Any) -> Any:
+        """The quantiles at uniforms u."""
+        return self.low + u * (self.high - self.low)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
 
 class BetaPrior(Strict):
     """Beta(a, b) on [0, 1] (scipy.stats.beta), mean a / (a + b)."""
@@ -239,6 +249,17 @@ class BetaPrior(Strict):
     dist: Literal["beta"]
     a: Annotated[Positive, Field(allow_inf_nan=False)]
     b: Annotated[Positive, Field(allow_inf_nan=False)]
+
+    def ppf(self, u: Any) -> Any:
+        from scipy import stats
+
+        return stats.beta.ppf(u, self.a, self.b)
+
+    def support(self) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def mean(self) -> float:
+        return self.a / (self.a + self.b)
 
 
 class TriangularPrior(Strict):
@@ -257,8 +278,27 @@ class TriangularPrior(Strict):
             raise _at("mode", "expected low <= mode <= high")
         return self
 
+    def ppf(self, u: Any) -> Any:
+        from scipy import stats
+
+        width = self.high - self.low
+        return stats.triang.ppf(u, (self.mode - self.low) / width, loc=self.low, scale=width)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3
+
 
 Prior = PointPrior | UniformPrior | BetaPrior | TriangularPrior
+Drawn = UniformPrior | BetaPrior | TriangularPrior  # a prior drawn per replication
+
+
+def spec(prior: Drawn) -> str:
+    """beta(2, 3), uniform(0.2, 0.8), triangular(low, mode, high)."""
+    values = [v for k, v in prior.model_dump().items() if k != "dist"]
+    return f"{prior.dist}(" + ", ".join(f"{v:g}" for v in values) + ")"
 
 
 def _kind_of_value(value: Any) -> str:
