@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from iadsim import distributions
+from iadsim.engine.vectorized import quantiles
 from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
 from iadsim.rules import (
     ABORTED,
@@ -303,7 +304,7 @@ def play_block(keys, cand, threats, units, out):
                      units.xyz[u, 2]) ** 2)
                 duration = units.acquisition_s[b, u] + distance / units.missile_speed[b, u]
             else:
-                duration = distributions.quantile(int(code), x, y, z,
+                duration = quantiles.quantile(int(code), x, y, z,
                                                   uniform_at(key, ENGAGE_TIME, address))
             resolve = t + duration
             ch = np.argmin(free_at[u])

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from iadsim import distributions
+from iadsim.engine.vectorized import quantiles
 from iadsim.engine.vectorized.counter_rng import ACQUIRE, DECISION, DETECT, uniform_at
 from iadsim.rules import (
     AUTONOMOUS,
@@ -218,7 +218,7 @@ def order_times(keys, duration, ident, reported, orders, seg, ordered):
                     wait = orders.autonomous_delay[b, c]
                 else:
                     u = uniform_at(keys[b], DECISION, (ident[j], np.uint64(c)))
-                    wait = distributions.quantile(int(code), x, y, z, u)
+                    wait = quantiles.quantile(int(code), x, y, z, u)
                 t = reported[b, j, c] + wait
                 for _ in range(G):  # push out of disabled windows, in order
                     g = min(max(np.searchsorted(seg.lo, t, side="right") - 1, 0), G - 1)
