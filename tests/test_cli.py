@@ -498,6 +498,21 @@ def test_help_schema_and_scenarios_start_without_the_engines() -> None:
     assert out == "[]", out
 
 
+def test_validate_checks_a_scenario_without_the_compiler() -> None:
+    """`iadsim validate` compiles the scenario's structure but loads neither Numba nor SciPy
+    nor the engines: checking a file stays quick."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from iadsim.cli import app; from typer.testing import CliRunner; "
+              "assert CliRunner().invoke(app, ['validate', 'caracas-2026']).exit_code == 0; "
+              "print(sorted(m for m in ('numba', 'scipy', 'iadsim.engine.vectorized', "
+              "'iadsim.engine.reference') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", out
+
+
 def test_warmup_caches_the_compiled_loops() -> None:
     result = invoke("warmup")
     assert_ok(result)
