@@ -9,8 +9,11 @@ a row's draws depend on its replication index only, never on its parameters or i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from iadsim.compile import CompiledScenario
 from iadsim.engine.vectorized import chain_kernels as kernels
 from iadsim.engine.vectorized.counter_rng import (
     ARRIVAL_TIME,
@@ -121,13 +124,11 @@ class Block:
     def _threats(self) -> None:
         cs, rng, B = self.cs, self.rng, self.B
         flights, t0, active, ident = [], [], [], []
+        counts = arrivals(cs, rng)
         for f, flight in enumerate(cs.flights):
             if flight.stream_rate_per_s > 0:
-                from scipy.stats import poisson
-
                 span = flight.stream_end_s - flight.start_s
-                n = poisson.ppf(rng.uniform(ARRIVALS, f), flight.stream_rate_per_s * span)
-                n = n.astype(np.int64)
+                n = counts[:, f]
                 n_max = int(n.max(initial=0))
                 arrive = flight.start_s + span * rng.uniform(ARRIVAL_TIME, f, np.arange(n_max))
                 arrive = np.sort(np.where(np.arange(n_max)[None] < n[:, None], arrive, INF), 1)
@@ -233,6 +234,38 @@ class Block:
                 self.own,
                 self.ready["fire_unit"][:, :, CONNECTED, None] & ~self.cut["fire_unit"]),
             command=command, seg=kernels.Segments(plan.seg_lo, plan.seg_hi), out=self.windows)
+
+
+def arrivals(cs: CompiledScenario, rng: CounterStreams) -> np.ndarray:
+    """(B, flights) arrivals of each stream in each replication (0 for the fixed flights): the
+    Poisson quantile of its addressed uniform."""
+    out = np.zeros((len(rng.keys), len(cs.flights)), dtype=np.int64)
+    for f, flight in enumerate(cs.flights):
+        if flight.stream_rate_per_s > 0:
+            mean = flight.stream_rate_per_s * (flight.stream_end_s - flight.start_s)
+            out[:, f] = poisson_quantile(rng.uniform(ARRIVALS, f), mean)
+    return out
+
+
+def poisson_quantile(u: np.ndarray, mean: float) -> np.ndarray:
+    """The smallest n with P(N ≤ n) ≥ u for N ~ Poisson(mean), as scipy.stats.poisson.ppf
+    gives it, without importing SciPy on the run path: the distribution summed over the mean
+    ± 40 standard deviations (the mass outside is below 1e-300)."""
+    if mean <= 0:
+        return np.zeros(np.shape(u), dtype=np.int64)
+    spread = 40.0 * math.sqrt(mean) + 40.0
+    lo, hi = max(0, math.floor(mean - spread)), math.ceil(mean + spread)
+    k = np.arange(lo + 1, hi + 1, dtype=float)  # log pmf by its ratio recurrence from lo
+    log_pmf = np.concatenate([[lo * math.log(mean) - mean - math.lgamma(lo + 1.0)],
+                              math.log(mean) - np.log(k)])
+    pmf = np.exp(np.cumsum(log_pmf))
+    cdf = np.cumsum(pmf)
+    above = np.append(np.cumsum(pmf[:0:-1])[::-1], 0.0)  # P(N > n), summed from the top so
+    # that the upper tail keeps its precision: there 1 − u is exact
+    u = np.asarray(u)
+    n = np.where(u <= 0.5, np.searchsorted(cdf, u, side="left"),
+                 np.searchsorted(-above, u - 1.0, side="left"))
+    return lo + np.minimum(n, hi - lo)
 
 
 def _times(rate: np.ndarray, factor: np.ndarray) -> np.ndarray:
