@@ -111,3 +111,17 @@ def test_a_defence_without_fire_units_kills_nothing(engine):
     assert results.threats.sum() > 0
     assert results.killed.sum() == 0 and results.links.sum() == 0
     assert results.unit_counts.shape == (30, len(UNIT_COUNTS), 0)
+
+
+def test_rows_of_like_arrivals_are_played_together():
+    """A block with a stream is played in groups of rows of like arrivals (so its cost follows
+    their arrivals, not the busiest row's): every row in exactly one group, the groups in
+    increasing arrivals, none but the last smaller than MIN_GROUP."""
+    from iadsim.engine.vectorized import MIN_GROUP, _like_arrivals
+
+    threats = np.random.default_rng(0).poisson(2.8, 1000)
+    groups = _like_arrivals(threats)
+    assert len(groups) > 3
+    np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(1000))
+    assert all(len(g) >= MIN_GROUP for g in groups[:-1])
+    assert all(threats[a].max() <= threats[b].min() for a, b in zip(groups, groups[1:]))

@@ -55,6 +55,11 @@ class ParamTable:
         return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
                           self.labels, self._arrays)
 
+    def take(self, index: np.ndarray) -> ParamTable:
+        """The rows at these positions, in this order."""
+        return ParamTable(self.space, self.points, self.point[index], self.replication[index],
+                          self.labels, self._arrays)
+
     def params(self) -> Params:
         """The engine arrays of every row."""
         used, inverse = np.unique(self.point, return_inverse=True)

@@ -231,6 +231,25 @@ class Results:
         """The same results, as the outcomes of these rows."""
         return replace(self, table=table)
 
+    def take(self, index: np.ndarray) -> Results:
+        """The results of the rows at these positions, in this order (each row's long-table
+        entries keep their order)."""
+        new_row = np.full(self.runs, -1, dtype=np.int64)
+        new_row[index] = np.arange(len(index))
+
+        def rows(long: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            row = new_row[long["row"]]
+            keep = np.flatnonzero(row >= 0)
+            keep = keep[np.argsort(row[keep], kind="stable")]
+            return {k: (row if k == "row" else v)[keep] for k, v in long.items()}
+
+        return replace(
+            self, table=self.table.take(index), unit_counts=self.unit_counts[index],
+            flight_threats=self.flight_threats[index], flight_killed=self.flight_killed[index],
+            unit_links=self.unit_links[index], deepest=self.deepest[index],
+            destroyed=self.destroyed[index], threat_rows=rows(self.threat_rows),
+            passage_rows=rows(self.passage_rows))
+
     @classmethod
     def from_replications(cls, table: ParamTable, records: Sequence[Replication]) -> Results:
         """Stack the records of the table's rows, in order."""

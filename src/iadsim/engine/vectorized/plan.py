@@ -35,6 +35,7 @@ class Plan:
         self.pk_lo, pk_hi = edges[:-1], edges[1:]
         self.seg_lo, self.seg_hi = self.pk_lo[self.pk_lo < cs.duration_s], \
             pk_hi[self.pk_lo < cs.duration_s]
+        self.streams = any(f.stream_rate_per_s > 0 for f in cs.flights)
         self.counts = {kind: cs.count(kind) for kind in ("sensor", "command_post", "fire_unit")}
         # attack a is on in segment g (and pk segment g), and which entities it targets
         self.attack_on = self._active(self.seg_lo, self.seg_hi)
