@@ -513,6 +513,25 @@ def test_validate_checks_a_scenario_without_the_compiler() -> None:
     assert out == "[]", out
 
 
+def test_a_run_that_must_compile_says_so_in_one_line(monkeypatch, tmp_path) -> None:
+    """The first run after install compiles the fast engine's loops for some 20 s: it says so
+    first, on stderr; a run on a filled cache says nothing of it."""
+    from iadsim.engine import vectorized
+
+    empty = subprocess.run(
+        [sys.executable, "-c", "from iadsim.engine.vectorized import loops_cached; "
+         "print(loops_cached())"], capture_output=True, text=True, check=True,
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}).stdout.strip()
+    assert empty == "False"
+    assert "compiling" not in invoke("run", "caracas-2026", "-n", "5").stderr
+    assert vectorized.loops_cached()
+    monkeypatch.setattr(vectorized, "loops_cached", lambda: False)
+    notice = invoke("run", "caracas-2026", "-n", "5").stderr
+    assert "compiling the fast engine's loops" in notice and "iadsim warmup" in notice
+    assert "compiling" not in invoke("run", "caracas-2026", "-n", "5", "--engine",
+                                     "reference").stderr
+
+
 def test_warmup_caches_the_compiled_loops() -> None:
     result = invoke("warmup")
     assert_ok(result)

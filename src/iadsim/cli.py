@@ -55,8 +55,10 @@ def _fail(error: ScenarioError | ParameterError | Exception | str, code: int = 2
     return typer.Exit(code)
 
 
-def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Model:
-    """The scenario at a profile and `--set` values; bad input exits 1 with one line each."""
+def _load(scenario: str, profile: str | None, settings: list[str] | None,
+          engine: str | None = None) -> Model:
+    """The scenario at a profile and `--set` values; bad input exits 1 with one line each.
+    With the fast engine, a run that must first compile its loops says so in one line."""
     from iadsim.api import load
     from iadsim.params import ParameterError
     from iadsim.scenario import ScenarioError
@@ -71,6 +73,12 @@ def _load(scenario: str, profile: str | None, settings: list[str] | None) -> Mod
             values[path.strip()] = yaml.safe_load(text)
         except yaml.YAMLError:
             raise _fail(f"--set {item!r}: cannot read the value {text!r}", 1) from None
+    if engine == "vectorized":
+        from iadsim.engine.vectorized import loops_cached
+
+        if not loops_cached():
+            err.print("compiling the fast engine's loops, once after install (about 20 s; "
+                      "`iadsim warmup` does it ahead)", soft_wrap=True)
     try:
         return load(scenario, profile, values)
     except (ScenarioError, ParameterError) as exc:
@@ -167,7 +175,7 @@ def run_command(
         except ResultsError as exc:
             raise _fail(str(exc), 1) from None
     workers = _capped(workers)
-    model = _load(scenario, profile, settings)
+    model = _load(scenario, profile, settings, engine)
     _warn_inert(model)
     interrupted = False
     with _progress(as_json) as bar:
@@ -238,7 +246,7 @@ def explain_command(
             check_figure_path(figure)
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
-    model = _load(scenario, None, None)
+    model = _load(scenario, None, None, engine)
     with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · coalitions", total=None)
         try:
@@ -350,7 +358,7 @@ def compare_command(
         check_engine(engine)
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
-    model = _load(scenario, None, None)
+    model = _load(scenario, None, None, engine)
     names = [p.strip() for p in profiles.split(",") if p.strip()]
     with err.status(f"running {len(names)} profiles × {runs} replications", spinner="dots") \
             if not as_json else nullcontext():
@@ -420,7 +428,7 @@ def sensitivity_command(
             check_figure_path(figure)
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
-    model = _load(scenario, profile, None)
+    model = _load(scenario, profile, None, engine)
     with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · sample points", total=None)
         try:
@@ -504,7 +512,7 @@ def infer_command(
             raise ValueError(f"--ach {ach}: no folder {ach.parent}")
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
-    model = _load(scenario, None, None)
+    model = _load(scenario, None, None, engine)
     interrupted = False
     with _progress(as_json) as bar:
         task = bar.add_task(f"{model.name} · runs × hypotheses", total=None)

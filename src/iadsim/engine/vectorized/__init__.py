@@ -21,7 +21,7 @@ from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_key
 from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
 from iadsim.tables import ParamTable
 
-__all__ = ["Plan", "run_vectorized"]
+__all__ = ["Plan", "loops_cached", "run_vectorized"]
 
 MIN_GROUP = 32  # rows of like arrivals played together (see _play)
 
@@ -68,3 +68,17 @@ def _like_arrivals(threats: np.ndarray) -> list[np.ndarray]:
             groups.append(order[start:cut])
             start = cut
     return groups
+
+
+def loops_cached() -> bool:
+    """Whether Numba's cache holds every compiled loop for this code (else the first block
+    compiles them: some 20 s once after install or after a change of the engine)."""
+    from iadsim.engine.vectorized import battle_kernels, chain_kernels
+
+    loops = (chain_kernels.command_chain, chain_kernels.order_times,
+             chain_kernels.passage_windows, battle_kernels.play_block,
+             battle_kernels.first_broken_links, battle_kernels.passage_rows)
+    try:  # the index of each loop's cache, empty when missing or stale
+        return all(loop._cache._cache_file._load_index() for loop in loops)
+    except Exception:  # a Numba without this layout: say nothing rather than guess
+        return True
