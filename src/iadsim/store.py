@@ -36,6 +36,7 @@ __all__ = ["TABLES", "ResultsError", "ResultsStore", "write_aside"]
 
 MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
 PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
+ROW_GROUP_ROWS = 1 << 20  # rows per Parquet row group, whatever the blocks were
 PART_SECONDS = 5.0  # … or at least this often, while blocks finish
 
 
@@ -157,7 +158,6 @@ class ResultsStore:
         """Write the held blocks as one part with its summary `state`; on an error (a full
         disk) nothing of the part stays and the error is raised."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         if not self._pending:
             return
@@ -167,7 +167,7 @@ class ResultsStore:
             for table in TABLES:
                 data = pa.concat_tables([p[table] for p in self._pending])
                 written.append(write_aside(self.folder / table / f"{name}.parquet",
-                                           lambda tmp, data=data: pq.write_table(data, tmp)))
+                                           lambda tmp, data=data: _write_parquet(data, tmp)))
             record = {"name": name, "ranges": self._ranges, "state": dict(state)}
             written.append(self._write_json(f"{COMMITS}/{name}.json", record))
         except BaseException:
@@ -198,6 +198,18 @@ class ResultsStore:
                 json.dump(data, f, indent=2)
 
         return write_aside(self.folder / name, dump)
+
+
+def _write_parquet(table: Any, path: str) -> None:
+    """One table as Parquet, in row groups of ROW_GROUP_ROWS: labels dictionary-encoded as
+    they come (numbers are not: trying costs more than it saves), statistics on the
+    replication only (what a reader filters on)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, use_dictionary=labels,
+                   write_statistics=[c for c in ("replication",) if c in table.column_names])
 
 
 def check_folder(folder: str | Path) -> Path:

@@ -3,6 +3,7 @@ named observables read from it."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -409,15 +410,25 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
     for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
         table = pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
                           for k, v in columns.items()})
-        table = table.append_column("profile", pa.array([info.profile] * len(table),
-                                                        type=pa.string()))
-        out[name] = table.replace_schema_metadata(meta)
+        out[name] = table.replace_schema_metadata(meta)  # the profile, constant, is here
     return out
 
 
 def _labels(names: tuple[str, ...], index: np.ndarray) -> Any:
-    """Names looked up by index (−1 → the last name), always typed as strings."""
+    """Names by index (−1 → the last name), dictionary-encoded: each name stored once, an
+    integer per row."""
     import pyarrow as pa
 
-    return pa.array(np.array(names, dtype=object)[np.asarray(index, dtype=np.int64)].tolist()
-                    if len(names) else [""] * len(index), type=pa.string())
+    unique, of_name = _dictionary(names or ("",))
+    index = np.asarray(index, dtype=np.int64)
+    return pa.DictionaryArray.from_arrays(of_name[np.where(index < 0, len(of_name) - 1, index)],
+                                          unique)
+
+
+@functools.lru_cache(maxsize=64)
+def _dictionary(names: tuple[str, ...]) -> tuple[Any, np.ndarray]:
+    """The distinct names (an Arrow array) and each name's place among them."""
+    import pyarrow as pa
+
+    unique, of_name = np.unique(np.array(names, dtype=object), return_inverse=True)
+    return pa.array(unique.tolist(), type=pa.string()), of_name.astype(np.int32)
