@@ -54,12 +54,40 @@ def test_duration_quantiles_match_scipy(dist):
     np.testing.assert_allclose(got, _scipy_quantile(dist, U), rtol=1e-12)
 
 
-def test_compiled_draws_are_the_counter_streams_draws():
-    keys = replication_keys(17, np.arange(50))
+def _splitmix_uniform(key: int, purpose: int, words: tuple[int, ...]) -> float:
+    """The documented construction in plain Python integers: SplitMix64's finaliser chained
+    over the purpose and the address words, 53 bits of it as a uniform."""
+    mask, golden = 2**64 - 1, 0x9E3779B97F4A7C15
+
+    def mix(z: int) -> int:
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    z = key ^ mix((purpose * golden + golden) & mask)
+    for w in words:
+        z = mix(z ^ mix((w * golden + golden) & mask))
+    return ((z >> 11) + 0.5) / 2.0**53
+
+
+def test_every_way_of_drawing_gives_the_documented_uniforms():
+    """NumPy grids, compiled single draws, draws from hashed words and from a shared prefix
+    all give the construction's numbers (the engines rely on them being one stream)."""
+    from iadsim.engine.vectorized.counter_rng import extend, hash_word, prefix, uniform_hashed
+
+    keys = replication_keys(17, np.arange(20))
     words = (2**40 + 3, 4, 0, 9)
-    expected = CounterStreams(keys).uniform(12, *words)
-    got = [uniform_at(k, 12, tuple(np.uint64(w) for w in words)) for k in keys]
-    np.testing.assert_array_equal(got, expected)
+    expected = np.array([_splitmix_uniform(int(k), 12, words) for k in keys])
+    np.testing.assert_array_equal(CounterStreams(keys).uniform(12, *words), expected)
+    np.testing.assert_array_equal(
+        [uniform_at(k, 12, tuple(np.uint64(w) for w in words)) for k in keys], expected)
+    hashed = tuple(np.uint64(h) for h in hash_word(np.array(words, dtype=np.uint64)))
+    np.testing.assert_array_equal([uniform_hashed(k, 12, hashed) for k in keys], expected)
+    shared = [np.uint64(prefix(k, 12, hashed[:3])) for k in keys]
+    np.testing.assert_array_equal([extend(z, words[3]) for z in shared], expected)
+    grid = CounterStreams(keys).uniform(3, 7, np.arange(4)[:, None], np.arange(5)[None, :])
+    assert grid.shape == (20, 4, 5)
+    assert grid[6, 2, 3] == _splitmix_uniform(int(keys[6]), 3, (7, 2, 3))
 
 
 def test_interpolation_along_a_route_matches_numpy():

@@ -55,16 +55,17 @@ class CounterStreams:
     def uniform(self, purpose: int, *index: int | np.ndarray) -> np.ndarray:
         """Uniforms in (0, 1), shape (B, *broadcast(index)): every replication, every index."""
         shape = np.broadcast_shapes(*(np.shape(i) for i in index)) if index else ()
-        return self._hash(self.keys.reshape((-1,) + (1,) * len(shape)), purpose, index)
+        words = np.stack([np.broadcast_to(np.asarray(i, dtype=np.uint64), shape).reshape(-1)
+                          for i in index], axis=1) if index else np.zeros((1, 0), np.uint64)
+        out = _grid(self.keys, hash_word(np.uint64(purpose)), hash_word(words))
+        return out.reshape((len(self.keys),) + shape)
 
-    @staticmethod
-    def _hash(keys: np.ndarray, purpose: int, index: tuple) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            z = keys ^ _mix(np.uint64(purpose) * _GOLDEN + _GOLDEN)
-            for word in index:
-                w = np.asarray(word).astype(np.uint64)
-                z = _mix(z ^ _mix(w * _GOLDEN + _GOLDEN))
-        return ((z >> _S11).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+def hash_word(word: np.ndarray | np.uint64) -> np.ndarray:
+    """The hash of address words, which depends on nothing else: compiled loops take the
+    words of fixed entities (a threat, a unit) hashed once, not once per draw."""
+    with np.errstate(over="ignore"):
+        return _mix(np.asarray(word, dtype=np.uint64) * _GOLDEN + _GOLDEN)
 
 
 @numba.njit(cache=True, inline="always")
@@ -74,11 +75,58 @@ def _mix_one(z: np.uint64) -> np.uint64:
     return z ^ (z >> _S31)
 
 
+@numba.njit(cache=True, inline="always")
+def hash_one(word) -> np.uint64:
+    """hash_word of one word, in compiled code."""
+    return _mix_one(np.uint64(word) * _GOLDEN + _GOLDEN)
+
+
+@numba.njit(cache=True, inline="always")
+def _to_uniform(z: np.uint64) -> float:
+    return (float(z >> _S11) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(cache=True, inline="always")
+def prefix(key: np.uint64, purpose: int, hashed: tuple) -> np.uint64:
+    """The state after the key, the purpose and some hashed words of an address: draws whose
+    addresses share those words continue from it (`extend`)."""
+    z = np.uint64(key) ^ hash_one(purpose)
+    for h in hashed:
+        z = _mix_one(z ^ h)
+    return z
+
+
+@numba.njit(cache=True, inline="always")
+def extend(z: np.uint64, word) -> float:
+    """The uniform at the address of `prefix` state z followed by one more word."""
+    return _to_uniform(_mix_one(z ^ hash_one(word)))
+
+
+@numba.njit(cache=True, inline="always")
+def uniform_hashed(key: np.uint64, purpose: int, hashed: tuple) -> float:
+    """The uniform at address (purpose, *words), given the words hashed (hash_word)."""
+    return _to_uniform(prefix(key, purpose, hashed))
+
+
 @numba.njit(cache=True)
 def uniform_at(key: np.uint64, purpose: int, words: tuple) -> float:
     """The uniform `CounterStreams` gives replication `key` at address (purpose, *words), for
     compiled code; `words` is a tuple of np.uint64 (Numba cannot loop over mixed tuples)."""
-    z = np.uint64(key) ^ _mix_one(np.uint64(purpose) * _GOLDEN + _GOLDEN)
+    z = np.uint64(key) ^ hash_one(purpose)
     for w in words:
-        z = _mix_one(z ^ _mix_one(np.uint64(w) * _GOLDEN + _GOLDEN))
-    return (float(z >> _S11) + 0.5) * (1.0 / 9007199254740992.0)
+        z = _mix_one(z ^ hash_one(w))
+    return _to_uniform(z)
+
+
+@numba.njit(cache=True)
+def _grid(keys, purpose_hash, hashed):
+    """(B, K) uniforms: every key at every address, the K addresses' words hashed (K, n)."""
+    out = np.empty((len(keys), hashed.shape[0]))
+    for b in range(len(keys)):
+        start = keys[b] ^ purpose_hash
+        for k in range(hashed.shape[0]):
+            z = start
+            for w in range(hashed.shape[1]):
+                z = _mix_one(z ^ hashed[k, w])
+            out[b, k] = _to_uniform(z)
+    return out
