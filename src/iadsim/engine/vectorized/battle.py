@@ -30,7 +30,7 @@ def fight(block: Block, cand: kernels.Candidates) -> kernels.Outcomes:
     track_off, track_t, track_x, track_y, track_z = plan.tracks
     kernels.play_block(
         keys=block.rng.keys, cand=cand,
-        threats=kernels.Threats(block.threat_id, block.threat_flight, block.t0, plan.track_end,
+        threats=kernels.Threats(block.threat_word, block.threat_flight, block.t0, plan.track_end,
                                 track_off, track_t, track_x, track_y, track_z),
         units=kernels.Units(
             channels=par.channels, salvo=par.salvo, missiles=par.missiles,
@@ -107,7 +107,7 @@ def _per_row(values: np.ndarray, n: int) -> np.ndarray:
 def _candidates(block: Block) -> kernels.Candidates:
     static = block.plan.passages
     return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
-                              block.p_threat, static["envelope"][block.p_static],
+                              block.p_threat, static["words"][block.p_static],
                               static["priority"][block.p_static], block.windows.lo)
 
 

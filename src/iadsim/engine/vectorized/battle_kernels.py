@@ -10,7 +10,7 @@ head acts, its queue is settled: candidates whose threat is dead or whose unit i
 missiles retire, and those that missed their window move on to the next one. Without
 shoot-look-shoot a candidate retires after its engagement: a unit engages a threat at most
 once per passage. Randomness is addressed
-(counter_rng.uniform_at), so the order in which replications are played does not matter.
+(counter_rng), so the order in which replications are played does not matter.
 
 Events at the same time are played in the order (engageable since, time of joining the queue,
 envelope entry, threat, unit); of two kills resolving at the same time, the one played first is
@@ -27,7 +27,15 @@ import numpy as np
 
 from iadsim import distributions
 from iadsim.engine.vectorized import quantiles
-from iadsim.engine.vectorized.counter_rng import ENGAGE_TIME, KILL_DRAW, LAUNCH, uniform_at
+from iadsim.engine.vectorized.counter_rng import (
+    ENGAGE_TIME,
+    KILL_DRAW,
+    LAUNCH,
+    extend,
+    hash_one,
+    prefix,
+    uniform_hashed,
+)
 from iadsim.rules import (
     ABORTED,
     CHANNEL,
@@ -53,7 +61,8 @@ class Candidates(NamedTuple):
     win_hi: np.ndarray  # (B, P, W) float
     unit: np.ndarray  # (P,) int64
     threat: np.ndarray  # (P,) int64
-    envelope: np.ndarray  # (P,) int64: the envelope interval's number (an address word)
+    words: np.ndarray  # (P, 2) uint64: its unit and envelope interval's number, hashed (the
+    # engagement draws' address words after the threat's)
     rank: np.ndarray  # (P,) int64: the unit's priority for the threat's class (0 first; −1:
     # held fire, never a candidate)
     entry: np.ndarray  # (B, P) float: envelope entry, which (then the threat) orders equal
@@ -63,7 +72,7 @@ class Candidates(NamedTuple):
 class Threats(NamedTuple):
     """The block's threats and their routes."""
 
-    ident: np.ndarray  # (J,) uint64: the address word of each threat
+    word: np.ndarray  # (J,) uint64: each threat's address word, hashed (counter_rng.hash_word)
     flight: np.ndarray  # (J,) int64
     t0: np.ndarray  # (B, J) float: start time
     track_end: np.ndarray  # (F,) float: the route's duration, per flight
@@ -290,7 +299,7 @@ def play_block(keys, cand, threats, units, out):
             out.counts[b, ENGAGEMENTS, u] += 1
             out.counts[b, MISSILES_FIRED, u] += fired
             f = threats.flight[j]
-            address = (threats.ident[j], np.uint64(u), np.uint64(cand.envelope[p]), np.uint64(k))
+            address = (threats.word[j], cand.words[p, 0], cand.words[p, 1], hash_one(k))
             code, x, y, z = units.engagement_time[b, u]
             if code == distributions.FLYOUT:  # acquisition, then flyout to the range at launch
                 s, e = threats.track_off[f], threats.track_off[f + 1]
@@ -305,7 +314,7 @@ def play_block(keys, cand, threats, units, out):
                 duration = units.acquisition_s[b, u] + distance / units.missile_speed[b, u]
             else:
                 duration = quantiles.quantile(int(code), x, y, z,
-                                                  uniform_at(key, ENGAGE_TIME, address))
+                                                  uniform_hashed(key, ENGAGE_TIME, address))
             resolve = t + duration
             ch = np.argmin(free_at[u])
             free_at[u, ch] = resolve
@@ -320,11 +329,12 @@ def play_block(keys, cand, threats, units, out):
             p_kill = min(1.0, units.pk[b, u, f] * crew * units.pk_factor[b, u, g])
             in_time = resolve <= threats.t0[b, j] + threats.track_end[f]
             n_launched, n_kills = 0, 0
+            launch = prefix(key, LAUNCH, address)  # each missile's draws: the address + m
+            hit = prefix(key, KILL_DRAW, address)
             for m in range(fired):
-                draw = address + (np.uint64(m),)
-                if uniform_at(key, LAUNCH, draw) < p_launch:
+                if extend(launch, m) < p_launch:
                     n_launched += 1
-                    if uniform_at(key, KILL_DRAW, draw) < p_kill and in_time:
+                    if extend(hit, m) < p_kill and in_time:
                         n_kills += 1
             if aborted:
                 n_launched, n_kills = 0, 0

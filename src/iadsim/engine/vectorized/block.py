@@ -25,6 +25,7 @@ from iadsim.engine.vectorized.counter_rng import (
     SHARED_READY,
     STRIKE,
     CounterStreams,
+    hash_word,
 )
 from iadsim.engine.vectorized.plan import Plan
 from iadsim.params import Params
@@ -147,7 +148,8 @@ class Block:
         self.t0 = np.stack(t0, axis=1) if t0 else np.zeros((B, 0))
         self.active = np.stack(active, axis=1) if active else np.zeros((B, 0), dtype=bool)
         self.t0 = np.where(self.active, self.t0, 0.0)
-        self.threats = kernels.Threats(self.t0, self.active, self.threat_id)
+        self.threat_word = hash_word(self.threat_id)
+        self.threats = kernels.Threats(self.t0, self.active, self.threat_word)
 
     def _expand(self, items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Pair each static item with each threat of its flight: (threat, item) indices."""
@@ -171,15 +173,15 @@ class Block:
         segments = kernels.Segments(plan.seg_lo, plan.seg_hi)
         kernels.command_chain(
             keys=self.rng.keys, duration=cs.duration_s, threats=self.threats,
-            items=kernels.SearchItems(j, s, plan.sensor_cp[s], items["interval"][k],
-                                      items["a"][k], items["b"][k]),
+            items=kernels.SearchItems(j, s, plan.sensor_cp[s], items["a"][k], items["b"][k],
+                                      items["words"][k]),
             search_rate=self.search_rate, sensor_link=self.sensor_link, cp_link=self.cp_link,
             report_delay=self.params.report_delay, seg=segments, detected=self.detected_at,
             reported=self.reported_at)
         self.ordered_at = np.full((B, J, C), INF)
         par = self.params
         kernels.order_times(
-            keys=self.rng.keys, duration=cs.duration_s, ident=self.threat_id,
+            keys=self.rng.keys, duration=cs.duration_s, words=self.threat_word,
             reported=self.reported_at,
             orders=kernels.Orders(self.issues_orders, par.authority, par.decision_delay,
                                   par.autonomous_delay, self.disabled["command_post"],
@@ -226,8 +228,8 @@ class Block:
             passages=kernels.Passages(pj, self.p_unit,
                                       np.where(cp < 0, len(cs.command_posts), cp),
                                       P_items["a"][pk], P_items["b"][pk]),
-            acq=kernels.Acquisitions(a_p, slot, P_items["envelope"][pk[a_p]], A_items["k"][a_k],
-                                     A_items["a"][a_k], A_items["b"][a_k], source),
+            acq=kernels.Acquisitions(a_p, slot, A_items["a"][a_k], A_items["b"][a_k], source,
+                                     A_items["words"][a_k]),
             fc=kernels.FireControl(
                 np.concatenate([self.fire_control_rate, self.infrared_rate], axis=1),
                 np.concatenate([self.sensor_link, self.unit_ready], axis=1), self.unit_ready,

@@ -16,7 +16,13 @@ import numba
 import numpy as np
 
 from iadsim.engine.vectorized import quantiles
-from iadsim.engine.vectorized.counter_rng import ACQUIRE, DECISION, DETECT, uniform_at
+from iadsim.engine.vectorized.counter_rng import (
+    ACQUIRE,
+    DECISION,
+    DETECT,
+    hash_one,
+    uniform_hashed,
+)
 from iadsim.rules import (
     AUTONOMOUS,
     DETECTED,
@@ -40,7 +46,7 @@ class Threats(NamedTuple):
 
     t0: np.ndarray  # (B, J) float: start time (0 where inactive)
     active: np.ndarray  # (B, J) bool: flies in this replication
-    ident: np.ndarray  # (J,) uint64: the address word of each threat
+    word: np.ndarray  # (J,) uint64: each threat's address word, hashed (counter_rng.hash_word)
 
 
 class SearchItems(NamedTuple):
@@ -50,9 +56,10 @@ class SearchItems(NamedTuple):
     threat: np.ndarray  # (N,) int64
     sensor: np.ndarray  # (N,) int64
     post: np.ndarray  # (N,) int64: the sensor's command post
-    interval: np.ndarray  # (N,) int64: the coverage interval's number (an address word)
     lo: np.ndarray  # (N,) float
     hi: np.ndarray  # (N,) float
+    words: np.ndarray  # (N, 2) uint64: its sensor and coverage interval's number, hashed (the
+    # draw's address words after the threat's)
 
 
 class Orders(NamedTuple):
@@ -82,11 +89,11 @@ class Acquisitions(NamedTuple):
 
     passage: np.ndarray  # (Q,) int64
     slot: np.ndarray  # (Q,) int64: its rank among its passage's sub-intervals
-    envelope: np.ndarray  # (Q,) int64: the envelope interval's number (an address word)
-    k: np.ndarray  # (Q,) int64: the sub-interval's number (an address word)
     lo: np.ndarray  # (Q,) float
     hi: np.ndarray  # (Q,) float
     source: np.ndarray  # (Q,) int64: row of FireControl.rate/hold (a radar, or S + the unit)
+    words: np.ndarray  # (Q, 3) uint64: its unit, envelope interval's number and sub-interval's
+    # number, hashed (the draw's address words after the threat's)
 
 
 class FireControl(NamedTuple):
@@ -186,8 +193,8 @@ def command_chain(keys, duration, threats, items, search_rate, sensor_link, cp_l
             lo, hi = t0 + items.lo[i], min(t0 + items.hi[i], duration)
             if not (threats.active[b, j] and lo <= duration) or _silent(search_rate[b, s]):
                 continue
-            address = (threats.ident[j], np.uint64(s), np.uint64(items.interval[i]))
-            hazard = -math.log(uniform_at(keys[b], DETECT, address))
+            address = (threats.word[j], items.words[i, 0], items.words[i, 1])
+            hazard = -math.log(uniform_hashed(keys[b], DETECT, address))
             t = _first_event(search_rate[b, s], lo, hi, hazard, seg.lo, seg.hi)
             if t == INF:
                 continue
@@ -201,9 +208,10 @@ def command_chain(keys, duration, threats, items, search_rate, sensor_link, cp_l
 
 
 @numba.njit(cache=True)
-def order_times(keys, duration, ident, reported, orders, seg, ordered):
+def order_times(keys, duration, words, reported, orders, seg, ordered):
     """When each command post orders the engagement of each reported threat (B, J, C; inf if
-    it does not): report time + decision delay (autonomous: its fixed delay), pushed out of
+    it does not; `words`: the threats' hashed address words): report time + decision delay
+    (autonomous: its fixed delay), pushed out of
     the windows in which the post is disabled; none at or after the end, none once the post
     is destroyed, none from a post that issues no orders in this run."""
     G = len(seg.lo)
@@ -211,13 +219,14 @@ def order_times(keys, duration, ident, reported, orders, seg, ordered):
     for b in range(B):
         for c in range(C):
             code, x, y, z = orders.decision[b, c]
+            post = hash_one(c)
             for j in range(J):
                 if reported[b, j, c] == INF:
                     continue
                 if orders.authority[b, c] == AUTONOMOUS:
                     wait = orders.autonomous_delay[b, c]
                 else:
-                    u = uniform_at(keys[b], DECISION, (ident[j], np.uint64(c)))
+                    u = uniform_hashed(keys[b], DECISION, (words[j], post))
                     wait = quantiles.quantile(int(code), x, y, z, u)
                 t = reported[b, j, c] + wait
                 for _ in range(G):  # push out of disabled windows, in order
@@ -251,9 +260,8 @@ def passage_windows(keys, duration, threats, passages, acq, fc, command, seg, ou
             lo, hi = threats.t0[b, j] + acq.lo[i], min(threats.t0[b, j] + acq.hi[i], duration)
             if not (out.valid[b, p] and lo <= duration) or _silent(fc.rate[b, src]):
                 continue
-            address = (threats.ident[j], np.uint64(u), np.uint64(acq.envelope[i]),
-                       np.uint64(acq.k[i]))
-            hazard = -math.log(uniform_at(keys[b], ACQUIRE, address))
+            address = (threats.word[j], acq.words[i, 0], acq.words[i, 1], acq.words[i, 2])
+            hazard = -math.log(uniform_hashed(keys[b], ACQUIRE, address))
             ta = _first_event(fc.rate[b, src], lo, hi, hazard, seg.lo, seg.hi)
             if ta == INF:
                 continue

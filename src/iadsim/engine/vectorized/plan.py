@@ -7,6 +7,7 @@ import numpy as np
 
 from iadsim.compile import CompiledScenario
 from iadsim.engine import MemoryBudgetError
+from iadsim.engine.vectorized.counter_rng import hash_word
 from iadsim.geometry import intersect
 from iadsim.rules import INF
 from iadsim.scenario.schema import THREAT_CLASSES
@@ -71,8 +72,9 @@ class Plan:
                 if sensor.role == "search" and sensor.command_post >= 0
                 for i, (a, b) in enumerate(self.cs.coverage[f, s])]
         cols = np.array(rows, dtype=float).reshape(len(rows), 5)
-        return {"flight": cols[:, 0].astype(np.int64), "sensor": cols[:, 1].astype(np.int64),
-                "interval": cols[:, 2].astype(np.int64), "a": cols[:, 3], "b": cols[:, 4]}
+        ints = cols[:, :3].astype(np.int64)
+        return {"flight": ints[:, 0], "sensor": ints[:, 1], "interval": ints[:, 2],
+                "a": cols[:, 3], "b": cols[:, 4], "words": hash_word(ints[:, 1:])}
 
     def _passages(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every (flight, unit, envelope interval) with the unit's priority for the flight's
@@ -90,12 +92,15 @@ class Plan:
                     acq += [(p, k, lo, hi) for k, (lo, hi) in enumerate(subs)]
         p_cols = np.array(rows, dtype=float).reshape(len(rows), 6)
         a_cols = np.array(acq, dtype=float).reshape(len(acq), 4)
-        passages = {"flight": p_cols[:, 0].astype(np.int64), "unit": p_cols[:, 1].astype(np.int64),
-                    "envelope": p_cols[:, 2].astype(np.int64), "a": p_cols[:, 3],
-                    "b": p_cols[:, 4], "priority": p_cols[:, 5].astype(np.int64)}
-        return passages, {"passage": a_cols[:, 0].astype(np.int64),
-                          "k": a_cols[:, 1].astype(np.int64), "a": a_cols[:, 2],
-                          "b": a_cols[:, 3]}
+        ints = p_cols[:, :3].astype(np.int64)  # flight, unit, envelope interval
+        passages = {"flight": ints[:, 0], "unit": ints[:, 1], "envelope": ints[:, 2],
+                    "a": p_cols[:, 3], "b": p_cols[:, 4],
+                    "priority": p_cols[:, 5].astype(np.int64), "words": hash_word(ints[:, 1:])}
+        passage, k = a_cols[:, 0].astype(np.int64), a_cols[:, 1].astype(np.int64)
+        # the draw's address words after the threat's: unit, envelope interval, sub-interval
+        words = np.concatenate([passages["words"][passage], hash_word(k)[:, None]], axis=1)
+        return passages, {"passage": passage, "k": k, "a": a_cols[:, 2], "b": a_cols[:, 3],
+                          "words": words}
 
     def threat_slots(self) -> list[tuple[str, float]]:
         """(flight id, threat slots one replication holds for it): its count, times the arrivals
