@@ -24,12 +24,17 @@ from iadsim.scenario import load_scenario
 from iadsim.scenario.load import parse_scenario
 
 
-def large_scenario(threats: int = 200, units: int = 40, sensors: int = 20) -> dict:
-    """A layered defence on a ring around a city, and a raid from the north in flights of 10.
+def large_scenario(threats: int = 200, units: int = 40, sensors: int = 20,
+                   flight_size: int = 10) -> dict:
+    """A layered defence on a ring around a city, and a raid from the north in flights of
+    `flight_size` aircraft, each flight on its own route.
 
     A quarter of the units are radar-guided batteries, each with a fire-control radar; the rest
     are infrared teams. The other sensors are search radars reporting to one of two command
-    posts (central and delegated).
+    posts (central and delegated). Routes enter and leave within ±0.3° of the city's longitude.
+    Up to 40 flights they pass the city 0.02° apart and start a minute apart, as they always
+    have; with more flights (0.02° apart they would pass up to ±10° away at 1,000) the passes
+    are spread evenly over ±0.3° and the starts over 40 minutes.
     """
     radar_units = units // 4
     search = sensors - radar_units
@@ -61,14 +66,15 @@ def large_scenario(threats: int = 200, units: int = 40, sensors: int = 20) -> di
         lat, lon = ring(i, units - radar_units, 0.05)
         out["fire_units"].append({"id": f"ir{i}", "type": "igla-class", "lat": lat, "lon": lon,
                                   "command_post": "cp-delegated"})
-    flights = max(1, threats // 10)
+    flights = max(1, threats // flight_size)
+    pass_step, start_step = (0.02, 60.0) if flights <= 40 else (0.6 / flights, 2400.0 / flights)
     for f in range(flights):
         lon = lon0 - 0.3 + 0.6 * f / max(1, flights - 1)
         out["threats"].append({
             "id": f"raid{f}", "type": "helicopter" if f % 2 else "fixed-wing",
-            "count": threats // flights, "start_s": 60.0 * f,
+            "count": threats // flights, "start_s": start_step * f,
             "route": [{"lat": lat0 + 1.0, "lon": lon, "alt_m": 300},
-                      {"lat": lat0, "lon": lon0 + 0.02 * (f - flights / 2), "alt_m": 300},
+                      {"lat": lat0, "lon": lon0 + pass_step * (f - flights / 2), "alt_m": 300},
                       {"lat": lat0 - 1.0, "lon": lon, "alt_m": 300}]})
     return out
 

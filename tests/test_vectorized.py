@@ -124,4 +124,5 @@ def test_rows_of_like_arrivals_are_played_together():
     assert len(groups) > 3
     np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(1000))
     assert all(len(g) >= MIN_GROUP for g in groups[:-1])
-    assert all(threats[a].max() <= threats[b].min() for a, b in zip(groups, groups[1:]))
+    assert all(threats[a].max() <= threats[b].min()
+               for a, b in zip(groups, groups[1:], strict=False))

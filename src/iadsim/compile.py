@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from iadsim.geometry import Interval, LocalFrame, Track, coverage_intervals, envelope_intervals
+from iadsim.geometry import Interval, LocalFrame, Track, coverage_table, envelope_table
 from iadsim.parameter import ParameterError
 from iadsim.rules import KINDS
 from iadsim.scenario.load import Problem, ScenarioError
@@ -138,15 +138,16 @@ def compile_structure(scenario: Scenario) -> CompiledScenario:
                     for i, s in enumerate(scenario.strikes))
     attacks = tuple(CompiledAttack(a.id, a.start_s, a.end_s, select(scenario, a.targets, frame))
                     for a in scenario.electronic_attack)
-    coverage = {(f, s): tuple(coverage_intervals(fl.track, fl.rcs_m2, se.xyz[0], se.xyz[1],
-                                                 se.xyz[2], spec.range_km))
-                for f, fl in enumerate(flights)
-                for s, (se, spec) in enumerate(zip(sensors, scenario.sensors, strict=True))}
-    envelope = {(f, u): tuple(envelope_intervals(fl.track, un.xyz[0], un.xyz[1], un.xyz[2],
-                                                 spec.min_range_km, spec.max_range_km,
-                                                 spec.min_alt_m, spec.max_alt_m))
-                for f, fl in enumerate(flights)
-                for u, (un, spec) in enumerate(zip(units, scenario.fire_units, strict=True))}
+    tracks = [fl.track for fl in flights]
+    coverage = coverage_table(tracks, [fl.rcs_m2 for fl in flights],
+                              np.array([se.xyz for se in sensors]),
+                              [spec.range_km for spec in scenario.sensors])
+    fire_units = scenario.fire_units
+    envelope = envelope_table(tracks, np.array([un.xyz for un in units]),
+                              [spec.min_range_km for spec in fire_units],
+                              [spec.max_range_km for spec in fire_units],
+                              [spec.min_alt_m for spec in fire_units],
+                              [spec.max_alt_m for spec in fire_units])
     return CompiledScenario(
         name=scenario.name, duration_s=scenario.duration_s, sensors=sensors,
         command_posts=tuple(CompiledCommandPost(c.id) for c in scenario.command_posts),
