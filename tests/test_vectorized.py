@@ -113,16 +113,23 @@ def test_a_defence_without_fire_units_kills_nothing(engine):
     assert results.unit_counts.shape == (30, len(UNIT_COUNTS), 0)
 
 
-def test_rows_of_like_arrivals_are_played_together():
-    """A block with a stream is played in groups of rows of like arrivals (so its cost follows
-    their arrivals, not the busiest row's): every row in exactly one group, the groups in
-    increasing arrivals, none but the last smaller than MIN_GROUP."""
-    from iadsim.engine.vectorized import MIN_GROUP, _like_arrivals
+def test_a_streams_rows_are_played_with_rows_of_like_arrivals(stress, monkeypatch):
+    """With a stream, a block's threat slots follow its rows' arrivals, not the busiest row of
+    the run: the rows are played in increasing arrivals, so each block pads only up to its
+    own busiest row, and the results come back in the table's order."""
+    import iadsim.engine.vectorized as vectorized
 
-    threats = np.random.default_rng(0).poisson(2.8, 1000)
-    groups = _like_arrivals(threats)
-    assert len(groups) > 3
-    np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(1000))
-    assert all(len(g) >= MIN_GROUP for g in groups[:-1])
-    assert all(threats[a].max() <= threats[b].min()
-               for a, b in zip(groups, groups[1:], strict=False))
+    played = []
+
+    def recording(plan, params, rng):
+        block = real(plan, params, rng)
+        played.append(block.active.sum(axis=1))
+        return block
+
+    real = vectorized.Block
+    monkeypatch.setattr(vectorized, "Block", recording)
+    result = run_vectorized(stress, 2000, seed=3, block_size=250)
+    assert all(a.max() <= b.min() for a, b in zip(played, played[1:], strict=False))
+    np.testing.assert_array_equal(np.sort(np.concatenate(played)), np.sort(result.threats))
+    monkeypatch.setattr(vectorized, "Block", real)
+    assert digest(result) == digest(run_vectorized(stress, 2000, seed=3, block_size=1))

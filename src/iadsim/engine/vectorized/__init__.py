@@ -23,8 +23,6 @@ from iadsim.tables import ParamTable
 
 __all__ = ["Plan", "loops_cached", "run_vectorized"]
 
-MIN_GROUP = 32  # rows of like arrivals played together (see _play)
-
 
 def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
                    plan: Plan | None = None, block_size: int | None = None, rows: bool = True
@@ -35,39 +33,22 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
     if block_size is None:
         plan.check_memory(DEFAULT_MEMORY)
     size = block_size or plan.block_size()
+    order = None
+    if plan.streams and len(table) > size:  # a stream's threats take as many slots in a block
+        # as its busiest row has arrivals: rows of like arrivals are played together, and put
+        # back in order at the end
+        keys = replication_keys(seed, table.replication)
+        order = np.argsort(arrivals(cs, CounterStreams(keys)).sum(axis=1), kind="stable")
+        table = table.take(order)
     parts = []
     for lo in range(0, len(table), size):
         block_rows = table.rows(lo, min(lo + size, len(table)))
+        rng = CounterStreams(replication_keys(seed, block_rows.replication))
         with interrupt.deferred():  # Ctrl-C acts after the block: raised inside a callback
             # from compiled code (Numba loading a cache) it would become a SystemError
-            parts.append(_play(plan, block_rows, seed, rows))
-    return Results.concat(parts) if parts else Results.empty(table)
-
-
-def _play(plan: Plan, block_rows: ParamTable, seed: int, rows: bool) -> Results:
-    """One block's results. A stream's threats take as many slots in a block as its busiest
-    replication has arrivals, so with streams the block is played in groups of rows of like
-    arrivals, and its rows put back in order."""
-    rng = CounterStreams(replication_keys(seed, block_rows.replication))
-    groups = _like_arrivals(arrivals(plan.cs, rng).sum(axis=1)) if plan.streams else []
-    if len(groups) < 2:
-        return play(Block(plan, block_rows.params(), rng), rows).labelled(block_rows)
-    parts = [play(Block(plan, block_rows.take(g).params(), CounterStreams(rng.keys[g])), rows)
-             .labelled(block_rows.take(g)) for g in groups]
-    return Results.concat(parts).take(np.argsort(np.concatenate(groups)))
-
-
-def _like_arrivals(threats: np.ndarray) -> list[np.ndarray]:
-    """Rows grouped by their streams' arrivals, fewest first; a group of fewer than
-    MIN_GROUP rows joins the next (its fixed cost would outweigh the padding it saves)."""
-    order = np.argsort(threats, kind="stable")
-    cuts = np.flatnonzero(np.diff(threats[order])) + 1
-    groups, start = [], 0
-    for cut in [*cuts, len(order)]:
-        if cut - start >= MIN_GROUP or cut == len(order):
-            groups.append(order[start:cut])
-            start = cut
-    return groups
+            parts.append(play(Block(plan, block_rows.params(), rng), rows).labelled(block_rows))
+    results = Results.concat(parts) if parts else Results.empty(table)
+    return results if order is None else results.take(np.argsort(order))
 
 
 def loops_cached() -> bool:

@@ -59,30 +59,32 @@ class Block:
         factors = np.arange(len(READINESS_FACTORS))[None, :]
         draws = {kind: rng.uniform(READY, ki, np.arange(plan.counts[kind])[:, None], factors)
                  for ki, kind in enumerate(KINDS)}
+        shared_u = rng.uniform(SHARED_READY, np.arange(len(cs.shared)))
         for g, shared in enumerate(cs.shared):  # one draw for the group, per factor
-            u = rng.uniform(SHARED_READY, g)
             for e in shared.members:
-                draws[e.kind][:, e.index, shared.factor] = u
+                draws[e.kind][:, e.index, shared.factor] = shared_u[:, g]
         self.ready = {kind: draws[kind] < par.readiness(kind) for kind in KINDS}
         orders_prob = np.where(par.authority == AUTONOMOUS, 1.0, par.orders_prob)
         self.issues_orders = rng.uniform(ORDERS, np.arange(len(cs.command_posts))) < orders_prob
         self.destroyed_at = {k: np.full((self.B, n), INF) for k, n in plan.counts.items()}
+        hits = rng.uniform(STRIKE, np.arange(len(cs.strikes))) < par.p_destroy
         for i, s in enumerate(cs.strikes):
             if s.time_s <= cs.duration_s:
-                hit = rng.uniform(STRIKE, i) < par.p_destroy[:, i]
+                hit = hits[:, i]
                 col = self.destroyed_at[s.target.kind][:, s.target.index]
                 col[:] = np.where(hit, np.minimum(col, s.time_s), col)
         self.cut = {k: np.zeros((self.B, n, G), dtype=bool) for k, n in plan.counts.items()}
         self.disabled = {k: np.zeros((self.B, n, G), dtype=bool) for k, n in plan.counts.items()}
         for a, attack in enumerate(cs.attacks):
-            active = par.attack_active[:, a]
-            for t in attack.targets:
-                ki = KINDS.index(t.kind)
-                on = plan.attack_on[a]
-                cut = (rng.uniform(LINK_CUT, a, ki, t.index) < par.link_cut_prob[:, a]) & active
-                off = (rng.uniform(DISABLE, a, ki, t.index) < par.disable_prob[:, a]) & active
-                self.cut[t.kind][:, t.index] |= cut[:, None] & on[None, :]
-                self.disabled[t.kind][:, t.index] |= off[:, None] & on[None, :]
+            active = par.attack_active[:, a, None]
+            kind = np.array([KINDS.index(t.kind) for t in attack.targets], dtype=np.int64)
+            index = np.array([t.index for t in attack.targets], dtype=np.int64)
+            cuts = (rng.uniform(LINK_CUT, a, kind, index) < par.link_cut_prob[:, a, None]) & active
+            offs = (rng.uniform(DISABLE, a, kind, index) < par.disable_prob[:, a, None]) & active
+            on = plan.attack_on[a][None, :]
+            for i, t in enumerate(attack.targets):
+                self.cut[t.kind][:, t.index] |= cuts[:, i, None] & on
+                self.disabled[t.kind][:, t.index] |= offs[:, i, None] & on
         alive = {k: plan.seg_lo[None, None, :] < d[:, :, None]
                  for k, d in self.destroyed_at.items()}
 

@@ -54,11 +54,11 @@ class CounterStreams:
 
     def uniform(self, purpose: int, *index: int | np.ndarray) -> np.ndarray:
         """Uniforms in (0, 1), shape (B, *broadcast(index)): every replication, every index."""
-        shape = np.broadcast_shapes(*(np.shape(i) for i in index)) if index else ()
-        words = np.stack([np.broadcast_to(np.asarray(i, dtype=np.uint64), shape).reshape(-1)
-                          for i in index], axis=1) if index else np.zeros((1, 0), np.uint64)
-        out = _grid(self.keys, hash_word(np.uint64(purpose)), hash_word(words))
-        return out.reshape((len(self.keys),) + shape)
+        arrays = np.broadcast_arrays(*(np.asarray(i, dtype=np.uint64) for i in index))
+        shape = arrays[0].shape if index else ()
+        words = np.stack([a.reshape(-1) for a in arrays], axis=1) if index else \
+            np.zeros((1, 0), np.uint64)
+        return _grid(self.keys, purpose, words).reshape((len(self.keys),) + shape)
 
 
 def hash_word(word: np.ndarray | np.uint64) -> np.ndarray:
@@ -119,11 +119,15 @@ def uniform_at(key: np.uint64, purpose: int, words: tuple) -> float:
 
 
 @numba.njit(cache=True)
-def _grid(keys, purpose_hash, hashed):
-    """(B, K) uniforms: every key at every address, the K addresses' words hashed (K, n)."""
-    out = np.empty((len(keys), hashed.shape[0]))
+def _grid(keys, purpose, words):
+    """(B, K) uniforms: every key at each of K addresses (purpose, *words[k])."""
+    hashed = np.empty_like(words)
+    for k in range(words.shape[0]):
+        for w in range(words.shape[1]):
+            hashed[k, w] = hash_one(words[k, w])
+    out = np.empty((len(keys), words.shape[0]))
     for b in range(len(keys)):
-        start = keys[b] ^ purpose_hash
+        start = keys[b] ^ hash_one(purpose)
         for k in range(hashed.shape[0]):
             z = start
             for w in range(hashed.shape[1]):
