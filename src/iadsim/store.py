@@ -202,14 +202,16 @@ class ResultsStore:
 
 def _write_parquet(table: Any, path: str) -> None:
     """One table as Parquet, in row groups of ROW_GROUP_ROWS: labels dictionary-encoded as
-    they come (numbers are not: trying costs more than it saves), statistics on the
-    replication only (what a reader filters on)."""
+    they come, and the replication (runs of equal values); other numbers are not (trying
+    costs more than it saves); statistics on the replication only (what a reader filters
+    on)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    keyed = [c for c in ("replication",) if c in table.column_names]
     labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, use_dictionary=labels,
-                   write_statistics=[c for c in ("replication",) if c in table.column_names])
+    pq.write_table(table, path, row_group_size=ROW_GROUP_ROWS, use_dictionary=labels + keyed,
+                   write_statistics=keyed)
 
 
 def check_folder(folder: str | Path) -> Path:

@@ -363,13 +363,15 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
 
     info = results.info
     R, U = results.runs, len(info.unit_ids)
+    threats, killed, links = results.threats, results.killed, results.links
     replications: dict[str, Any] = {
-        "replication": results.replication, "threats": results.threats,
-        "threats_killed": results.killed, "leakers": results.leakers}
+        "replication": results.replication, "threats": threats, "threats_killed": killed,
+        "leakers": threats - killed}
+    counts = results.unit_counts.sum(axis=2)
     for i, name in enumerate(UNIT_COUNTS):
-        replications[name] = results.unit_counts[:, i, :].sum(axis=1)
+        replications[name] = counts[:, i]
     for i, name in enumerate(LINKS):
-        replications[name] = results.links[:, i]
+        replications[name] = links[:, i]
     for e, eid in enumerate(info.entity_ids):
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
     if len(results.table.points) > 1:  # the parameters that vary between rows; the others
