@@ -318,10 +318,11 @@ def test_blocks_are_made_lazily():
     """`--runs` far beyond any machine starts at once: the blocks are generated as they run."""
     from iadsim.api import _blocks, load
 
-    gen = _blocks(load(SCENARIO), [(0, 2 ** 70)], 0, "vectorized", 1, 64, False, None)
-    first, block = next(gen)
+    gen = _blocks(load(SCENARIO), [(0, 2 ** 70)], 0, "vectorized", 1, 64, True, None,
+                  ("threats",))
+    first, counted, block = next(gen)
     gen.close()
-    assert first == 0 and block.runs == 64
+    assert first == 0 and block.runs == 64 and counted.n == 64
     assert np.all(block.replication == np.arange(64))
 
 

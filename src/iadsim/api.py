@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -309,18 +309,18 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
     interrupted = False
     try:
         try:
-            for first, block in _blocks(model, spans, seed, engine, workers, size,
-                                        out is not None, plan):
+            for first, counted, block in _blocks(model, spans, seed, engine, workers, size,
+                                                 out is not None, plan, names):
                 with interrupt.deferred():  # counted and queued together, or neither
-                    pending.add(block)
+                    pending.merge(counted)
                     if store is not None:
-                        store.append(block, first)
+                        store.append(block.with_info(info), first)
                 if store is not None and store.due():
                     with interrupt.deferred():
                         _commit(store, pending, total)
                         pending = Accumulator(names)
                 if progress is not None:
-                    progress(block.runs)
+                    progress(counted.n)
                 interrupt.check()
         except KeyboardInterrupt:
             interrupted = True
@@ -384,27 +384,48 @@ def _start_worker(model: Model, plan: Any) -> None:
     _WORKER.update(model=model, plan=plan)
 
 
-def _run_block(first: int, n: int, seed: int, engine: str, rows: bool) -> Results:
-    return run_engine(_WORKER["model"], n, seed=seed, engine=engine, first=first, rows=rows,
-                      plan=_WORKER["plan"])
+def _counted(results: Results, names: tuple[str, ...], rows: bool
+             ) -> tuple[Accumulator, Results | None]:
+    """A block's summary, and its results if its rows are to be written."""
+    return Accumulator.of(results, names), results if rows else None
+
+
+def _run_block(first: int, n: int, seed: int, engine: str, rows: bool, names: tuple[str, ...]
+               ) -> tuple[Accumulator, Results | None]:
+    """A block in a worker: its summary is made there, and only rows to be written travel
+    back, without the parameter space (the parent labels them again)."""
+    results = run_engine(_WORKER["model"], n, seed=seed, engine=engine, first=first, rows=rows,
+                         plan=_WORKER["plan"])
+    counted, kept = _counted(results, names, rows)
+    return counted, replace(kept, table=None, info=None) if kept is not None else None
 
 
 def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: str,
-            workers: int, size: int, rows: bool, plan: Any) -> Iterator[tuple[int, Results]]:
-    """(first replication, results) of the blocks of the spans, made lazily; in order with
-    one worker. On Ctrl-C the blocks that finished are yielded before it is raised again."""
+            workers: int, size: int, rows: bool, plan: Any, names: tuple[str, ...]
+            ) -> Iterator[tuple[int, Accumulator, Results | None]]:
+    """(first replication, summary, results if `rows`) of the blocks of the spans, made
+    lazily; in order with one worker. On Ctrl-C the blocks that finished are yielded before it
+    is raised again."""
     starts = ((first, min(size, hi - first)) for lo, hi in spans
               for first in range(lo, hi, size))
     if workers <= 1:
         for first, n in starts:
             try:
-                yield first, run_engine(model, n, seed=seed, engine=engine, first=first,
-                                        rows=rows, plan=plan)
+                yield first, *_counted(run_engine(model, n, seed=seed, engine=engine,
+                                                  first=first, rows=rows, plan=plan),
+                                       names, rows)
             except EngineInterrupted as stop:
                 if stop.partial is not None:
-                    yield first, stop.partial
+                    yield first, *_counted(stop.partial, names, rows)
                 raise KeyboardInterrupt from None
         return
+
+    def labelled(first: int, done: tuple[Accumulator, Results | None]
+                 ) -> tuple[int, Accumulator, Results | None]:
+        counted, results = done
+        return first, counted, None if results is None else \
+            results.labelled(model.table(counted.n, first))
+
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                initargs=(model, plan))
     pending: list[tuple[int, Future[Results]]] = []
@@ -412,19 +433,20 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
         for first, n in starts:
             with interrupt.ignored() if not pending else contextlib.nullcontext():
                 # workers are started by the first submit: they inherit Ctrl-C ignored
-                pending.append((first, pool.submit(_run_block, first, n, seed, engine, rows)))
+                pending.append((first, pool.submit(_run_block, first, n, seed, engine, rows,
+                                                   names)))
             if len(pending) > 2 * workers:  # bounded read-ahead: bounded memory
                 first_done, future = pending.pop(0)
-                yield first_done, future.result()
+                yield labelled(first_done, future.result())
         while pending:
             first_done, future = pending.pop(0)
-            yield first_done, future.result()
+            yield labelled(first_done, future.result())
     except KeyboardInterrupt:
         finished = [(f, fut) for f, fut in pending if fut.done() and not fut.cancelled()
                     and fut.exception() is None]
         _stop(pool)
         for first, future in finished:
-            yield first, future.result()
+            yield labelled(first, future.result())
         raise
     except BaseException:
         _stop(pool)

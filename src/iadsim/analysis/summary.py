@@ -32,12 +32,19 @@ class Accumulator:
         self.deepest = np.zeros(len(LINKS), dtype=np.int64)
 
     def add(self, results: Results) -> None:
-        if results.runs == 0:
-            return
-        values = np.stack([results.observable(name) for name in self.names], axis=1)
-        mean_b = values.mean(axis=0)
-        self._join(len(values), mean_b, ((values - mean_b) ** 2).sum(axis=0),
-                   results.links.sum(axis=0), results.deepest.sum(axis=0))
+        self.merge(Accumulator.of(results, self.names))
+
+    @classmethod
+    def of(cls, results: Results, names: tuple[str, ...]) -> Accumulator:
+        """The summary of one block of results (its moments as computed, so that merging it
+        is adding the block)."""
+        out = cls(names)
+        if results.runs:
+            values = np.stack([results.observable(name) for name in names], axis=1)
+            out.n, out.mean = len(values), values.mean(axis=0)
+            out.m2 = ((values - out.mean) ** 2).sum(axis=0)
+            out.links, out.deepest = results.links.sum(axis=0), results.deepest.sum(axis=0)
+        return out
 
     def merge(self, other: Accumulator) -> None:
         """Add another accumulator's replications (of the same observables)."""
