@@ -15,19 +15,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from iadsim import interrupt
-from iadsim.analysis.compare import Comparison
-from iadsim.analysis.compare import compare as compare_profiles
-from iadsim.analysis.explain import ExplainError, Explanation
-from iadsim.analysis.explain import explain as explain_groups
 from iadsim.analysis.inference import Inference, InferenceError
 from iadsim.analysis.inference import infer as weigh
-from iadsim.analysis.sensitivity import Sensitivity
-from iadsim.analysis.sensitivity import sensitivity as analyse_sensitivity
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import structure_values
 from iadsim.engine import DEFAULT_ENGINE, EngineInterrupted, check_engine
@@ -45,6 +39,11 @@ from iadsim.scenario.evidence import (
     load_hypotheses,
 )
 from iadsim.store import ResultsError, ResultsStore
+
+if TYPE_CHECKING:  # the analyses are imported when used: checking a file needs none of them
+    from iadsim.analysis.compare import Comparison
+    from iadsim.analysis.explain import Explanation
+    from iadsim.analysis.sensitivity import Sensitivity
 from iadsim.tables import ParamTable
 
 STREAM_BLOCKS = 8  # blocks handed to the vectorized engine at once when a stream flies
@@ -87,6 +86,9 @@ def explain(model: Model, from_profile: str, to_profile: str, *,
     groups (default: the scenario's `explanations`) for `observable` between two profiles, on
     common replications, with each group's effect alone and its single fix; `sampled`:
     estimate them from that many random orders of the groups instead (for more than 12)."""
+    from iadsim.analysis.explain import ExplainError
+    from iadsim.analysis.explain import explain as explain_groups
+
     if groups is None:
         groups = model.scenario.explanations
         if not groups:
@@ -102,6 +104,8 @@ def compare(model: Model, profiles: Sequence[str], *,
             engine: str = DEFAULT_ENGINE) -> Comparison:
     """Profiles side by side on the same replications (common random numbers): each
     observable's mean under each, and its paired difference from the first profile."""
+    from iadsim.analysis.compare import compare as compare_profiles
+
     return compare_profiles(model, profiles, observables, runs=runs, seed=seed, engine=engine)
 
 
@@ -112,6 +116,8 @@ def sensitivity(model: Model, ranges: Mapping[str, Sequence[float]], *,
     """Which parameters matter: Sobol (S1, ST) or Morris (μ*, σ) indices of `observable` for
     parameters over ranges (path → [low, high]) around the model's point, via SALib, with a
     dummy parameter whose indices are the Monte Carlo noise floor."""
+    from iadsim.analysis.sensitivity import sensitivity as analyse_sensitivity
+
     return analyse_sensitivity(model, ranges, method=method, observable=observable,
                                samples=samples, runs_per_point=runs_per_point, seed=seed,
                                engine=engine, progress=progress)

@@ -30,7 +30,8 @@ class CatalogType:
 def _read() -> dict[str, CatalogType]:
     text = (resources.files("iadsim.scenario") / "catalog.yaml").read_text(encoding="utf-8")
     out = {}
-    for name, entry in yaml.safe_load(text).items():
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
+    for name, entry in yaml.load(text, Loader=loader).items():
         entry = dict(entry)
         out[name] = CatalogType(name, entry.pop("kind"), entry.pop("description"),
                                 entry.pop("source"), entry)
