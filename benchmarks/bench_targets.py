@@ -208,22 +208,34 @@ def streams(runs: int) -> bool:
         replication_keys(0, np.arange(50 * runs)))).sum(axis=1)
     mean = float(count.mean())
 
-    def cost(replications: np.ndarray) -> float:
-        base = model.table(len(replications))
-        table = ParamTable(base.space, base.points, base.point,
-                           replications.astype(np.int64), base.labels)
-        run(model, seed=0, table=table.rows(0, 64), rows=False)
-        return best_cpu(lambda: run(model, seed=0, table=table, rows=False)) / len(table)
+    plan = Plan(model.structure)
+    size = plan.block_size()
 
-    actual = cost(np.arange(runs))
+    def table(replications: np.ndarray) -> ParamTable:
+        base = model.table(len(replications))
+        return ParamTable(base.space, base.points, base.point, replications.astype(np.int64),
+                          base.labels)
+
+    def cost(rows: ParamTable, blockwise: bool = False) -> float:
+        """CPU per replication: the whole table at once (as the analyses hand it), or a block
+        at a time (as `iadsim run` does)."""
+        run(model, seed=0, table=rows.rows(0, 64), rows=False, plan=plan)
+        chunks = [rows.rows(lo, lo + size) for lo in range(0, len(rows), size)] if blockwise \
+            else [rows]
+        return best_cpu(lambda: [run(model, seed=0, table=t, rows=False, plan=plan)
+                                 for t in chunks], repeat=5) / len(rows)
+
+    actual = cost(table(np.arange(runs)))
+    blockwise = cost(table(np.arange(runs)), blockwise=True)
     lo = math.floor(mean)
-    at = {k: cost(np.flatnonzero(count == k)[:runs]) for k in (lo, lo + 1)}
+    at = {k: cost(table(np.flatnonzero(count == k)[:runs])) for k in (lo, lo + 1)}
     at_mean = (lo + 1 - mean) * at[lo] + (mean - lo) * at[lo + 1]
-    ratio = actual / at_mean
+    ratio = max(actual, blockwise) / at_mean
     print(f"5. streams at 0.001/s (mean {mean:.2f} arrivals): {1e6 * actual:.1f} µs per "
-          f"replication; all at {lo}: {1e6 * at[lo]:.1f} µs, all at {lo + 1}: "
-          f"{1e6 * at[lo + 1]:.1f} µs, so {1e6 * at_mean:.1f} µs at the mean: {ratio:.2f}x; "
-          f"target <= 1.5x: {verdict(ratio <= 1.5)}")
+          f"replication in one table, {1e6 * blockwise:.1f} µs a block at a time; all at "
+          f"{lo}: {1e6 * at[lo]:.1f} µs, all at {lo + 1}: {1e6 * at[lo + 1]:.1f} µs, so "
+          f"{1e6 * at_mean:.1f} µs at the mean: {actual / at_mean:.2f}x and "
+          f"{blockwise / at_mean:.2f}x; target <= 1.5x: {verdict(ratio <= 1.5)}")
     return ratio <= 1.5
 
 

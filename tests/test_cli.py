@@ -515,12 +515,12 @@ def test_validate_checks_a_scenario_without_the_compiler() -> None:
 
 @pytest.mark.parametrize("given", [None, "4"])
 def test_numpy_starts_no_blas_threads_unless_asked(given) -> None:
-    """iadsim does no linear algebra and runs in parallel by processes: OpenBLAS's idle
-    threads only burn CPU, so `import iadsim` asks for one, unless the user set a number."""
+    """The program does no linear algebra and runs in parallel by processes: OpenBLAS's idle
+    threads only burn CPU, so its entry point asks for one, unless the user set a number."""
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     if given is not None:
         env["OPENBLAS_NUM_THREADS"] = given
-    out = subprocess.run([sys.executable, "-c", "import os, iadsim; "
+    out = subprocess.run([sys.executable, "-c", "import os, iadsim.main; "
                           "print(os.environ['OPENBLAS_NUM_THREADS'])"],
                          capture_output=True, text=True, check=True, env=env).stdout.strip()
     assert out == (given or "1")

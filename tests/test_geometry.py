@@ -165,3 +165,18 @@ def test_no_route_anywhere_near_gives_no_interval():
     far = np.array([[5e6, 5e6, 10.0]])
     assert envelope_table([track], far, [0.0], [5.0], [0.0], [1e4]) == {(0, 0): ()}
     assert coverage_table([track], [1.0], far, [50.0]) == {(0, 0): ()}
+
+
+def test_a_boundary_crossed_at_a_waypoint_leaves_one_interval():
+    """Routes that reach a unit's maximum range exactly at a turn and fly on inside: the root
+    solves a few ulps short of the waypoint (about one route in thirteen here), which must not
+    split the interval in two at the turn."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        angle = rng.uniform(0.0, 2.0 * math.pi)
+        turn = 5000.0 * np.array([math.cos(angle), math.sin(angle)])
+        start = 2.3 * turn + rng.normal(0.0, 100.0, 2)
+        xy = np.array([start, turn, 0.3 * turn])
+        track = Track(np.array([0.0, 100.0, 200.0]), xy[:, 0], xy[:, 1], np.zeros(3))
+        got = envelope_table([track], np.zeros((1, 3)), [0.0], [5.0], [0.0], [1e4])[0, 0]
+        assert len(got) == 1 and abs(got[0][0] - 100.0) < 1e-9 and got[0][1] == 200.0, got

@@ -55,11 +55,6 @@ _cache = numba_cache_dir(Path(__file__).parent, os.environ, lambda p: os.access(
 if _cache is not None:  # before Numba is first imported: it reads the setting once
     os.environ["NUMBA_CACHE_DIR"] = _cache
 
-# iadsim does no linear algebra, and runs in parallel by processes (--workers): OpenBLAS's
-# threads, which NumPy starts on import and which spin on every core while idle, would only
-# burn CPU (a third of `iadsim validate`'s). A value the user set is kept.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 _WHERE = {
     **dict.fromkeys(("Interrupted", "RunSummary", "compare", "design", "evaluate", "explain",
                      "inert", "infer", "load", "load_evidence", "load_hypotheses",

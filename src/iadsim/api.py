@@ -46,7 +46,6 @@ if TYPE_CHECKING:  # the analyses are imported when used: checking a file needs 
     from iadsim.analysis.sensitivity import Sensitivity
 from iadsim.tables import ParamTable
 
-STREAM_BLOCKS = 8  # blocks handed to the vectorized engine at once when a stream flies
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
 
 
@@ -271,16 +270,15 @@ class Interrupted(Exception):
 def chunk_size(model: Model, engine: str, plan: Any = None, memory: float | None = None
                ) -> int:
     """Rows handed to an engine at once (results never depend on it): for the vectorized
-    engine, a block that fits half of `memory` bytes (default 1 GB), or with a stream
-    STREAM_BLOCKS of them (the engine plays rows of like arrivals together within what it is
-    handed); MemoryBudgetError if one replication cannot fit."""
+    engine, a block that fits half of `memory` bytes (default 1 GB); MemoryBudgetError if
+    one replication cannot fit."""
     if engine == "reference":
         return REFERENCE_CHUNK
     from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
 
     plan = plan or Plan(model.structure)
     plan.check_memory(memory or DEFAULT_MEMORY)
-    return plan.block_size(memory or DEFAULT_MEMORY) * (STREAM_BLOCKS if plan.streams else 1)
+    return plan.block_size(memory or DEFAULT_MEMORY)
 
 
 def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,
@@ -434,7 +432,7 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
 
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                initargs=(model, plan))
-    pending: list[tuple[int, Future[Results]]] = []
+    pending: list[tuple[int, Future[tuple[Accumulator, Results | None]]]] = []
     try:
         for first, n in starts:
             with interrupt.ignored() if not pending else contextlib.nullcontext():

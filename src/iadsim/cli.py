@@ -73,16 +73,17 @@ def _load(scenario: str, profile: str | None, settings: list[str] | None,
             values[path.strip()] = yaml.safe_load(text)
         except yaml.YAMLError:
             raise _fail(f"--set {item!r}: cannot read the value {text!r}", 1) from None
+    try:
+        model = load(scenario, profile, values)
+    except (ScenarioError, ParameterError) as exc:
+        raise _fail(exc, 1) from None
     if engine == "vectorized":
         from iadsim.engine.vectorized import loops_cached
 
         if not loops_cached():
             err.print("compiling the fast engine's loops, once after install (about 20 s; "
                       "`iadsim warmup` does it ahead)", soft_wrap=True)
-    try:
-        return load(scenario, profile, values)
-    except (ScenarioError, ParameterError) as exc:
-        raise _fail(exc, 1) from None
+    return model
 
 
 def _progress(quiet: bool) -> Progress:

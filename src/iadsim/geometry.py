@@ -31,6 +31,7 @@ Interval = tuple[float, float]
 IntervalTable = dict[tuple[int, int], tuple[Interval, ...]]  # (track, point) → intervals
 
 _BISECTIONS = 60  # halvings of the leg fraction: below a float's resolution of the time
+_SNAP = 1e-12  # leg fractions this close to a waypoint are at it (see _snapped)
 _TINY = 1e-300  # keeps a slope finite where the altitude or the slant range is zero
 
 
@@ -303,8 +304,8 @@ def _table(legs: _Legs, n_tracks: int, n_points: int,
            pieces: list[tuple[np.ndarray, np.ndarray]]) -> IntervalTable:
     """Each (track, point)'s maximal time intervals from per-(leg, point) intervals of u, in
     time order; intervals of consecutive legs that meet at a waypoint are merged."""
-    lo = np.stack([np.maximum(p[0], 0.0) for p in pieces], axis=-1)  # (L, P, pieces)
-    hi = np.stack([np.minimum(p[1], 1.0) for p in pieces], axis=-1)
+    lo = _snapped(np.stack([np.maximum(p[0], 0.0) for p in pieces], axis=-1))  # (L, P, pieces)
+    hi = _snapped(np.stack([np.minimum(p[1], 1.0) for p in pieces], axis=-1))
     some = lo <= hi
     leg, point, _ = np.nonzero(some)  # in leg, point, piece order
     lo, hi = lo[some], hi[some]
@@ -320,6 +321,13 @@ def _table(legs: _Legs, n_tracks: int, n_points: int,
         found.setdefault(p, []).append((s, e))
     return {(f, q): tuple(found.get(f * n_points + q, ()))
             for f in range(n_tracks) for q in range(n_points)}
+
+
+def _snapped(u: np.ndarray) -> np.ndarray:
+    """Leg fractions within _SNAP of a waypoint put on it: a boundary crossed at a waypoint
+    solves to a root a few ulps short of it, which would split one interval in two."""
+    u = np.where((u >= 0.0) & (u < _SNAP), 0.0, u)
+    return np.where((u > 1.0 - _SNAP) & (u <= 1.0), 1.0, u)
 
 
 def _time(legs: _Legs, leg: np.ndarray, u: np.ndarray) -> np.ndarray:

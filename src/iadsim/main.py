@@ -3,7 +3,14 @@ heavy imports start, so an interrupt at any moment ends with status 130 and no t
 
 from __future__ import annotations
 
+import os
 import sys
+
+# The program does no linear algebra and runs in parallel by processes (--workers): OpenBLAS's
+# threads, which NumPy starts on import and which spin on every core while idle, would only
+# burn CPU (a third of `iadsim validate`'s). A value the user set is kept; a program or notebook
+# that imports iadsim as a library keeps its own setting.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def entry() -> None:

@@ -233,8 +233,8 @@ class Results:
         return replace(self, table=table)
 
     def take(self, index: np.ndarray) -> Results:
-        """The results of the rows at these positions, in this order (each row's long-table
-        entries keep their order)."""
+        """The results of the rows at these positions (each at most once), in this order; each
+        row's long-table entries keep their order."""
         new_row = np.full(self.runs, -1, dtype=np.int64)
         new_row[index] = np.arange(len(index))
 

@@ -37,8 +37,9 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
     if plan.streams and len(table) > size:  # a stream's threats take as many slots in a block
         # as its busiest row has arrivals: rows of like arrivals are played together, and put
         # back in order at the end
-        keys = replication_keys(seed, table.replication)
-        order = np.argsort(arrivals(cs, CounterStreams(keys)).sum(axis=1), kind="stable")
+        with interrupt.deferred():  # compiled code (see below)
+            keys = replication_keys(seed, table.replication)
+            order = np.argsort(arrivals(cs, CounterStreams(keys)).sum(axis=1), kind="stable")
         table = table.take(order)
     parts = []
     for lo in range(0, len(table), size):
@@ -54,9 +55,9 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
 def loops_cached() -> bool:
     """Whether Numba's cache holds every compiled loop for this code (else the first block
     compiles them: some 20 s once after install or after a change of the engine)."""
-    from iadsim.engine.vectorized import battle_kernels, chain_kernels
+    from iadsim.engine.vectorized import battle_kernels, chain_kernels, counter_rng
 
-    loops = (chain_kernels.command_chain, chain_kernels.order_times,
+    loops = (counter_rng._grid, chain_kernels.command_chain, chain_kernels.order_times,
              chain_kernels.passage_windows, battle_kernels.play_block,
              battle_kernels.first_broken_links, battle_kernels.passage_rows)
     try:  # the index of each loop's cache, empty when missing or stale

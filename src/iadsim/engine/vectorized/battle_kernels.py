@@ -314,7 +314,7 @@ def play_block(keys, cand, threats, units, out):
                 duration = units.acquisition_s[b, u] + distance / units.missile_speed[b, u]
             else:
                 duration = quantiles.quantile(int(code), x, y, z,
-                                                  uniform_hashed(key, ENGAGE_TIME, address))
+                                              uniform_hashed(key, ENGAGE_TIME, address))
             resolve = t + duration
             ch = np.argmin(free_at[u])
             free_at[u, ch] = resolve

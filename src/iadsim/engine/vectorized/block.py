@@ -252,9 +252,10 @@ def arrivals(cs: CompiledScenario, rng: CounterStreams) -> np.ndarray:
 
 
 def poisson_quantile(u: np.ndarray, mean: float) -> np.ndarray:
-    """The smallest n with P(N ≤ n) ≥ u for N ~ Poisson(mean), as scipy.stats.poisson.ppf
-    gives it, without importing SciPy on the run path: the distribution summed over the mean
-    ± 40 standard deviations (the mass outside is below 1e-300)."""
+    """The smallest n with P(N ≤ n) ≥ u for N ~ Poisson(mean), without importing SciPy on the
+    run path: the distribution summed over the mean ± 40 standard deviations (the mass outside
+    is below 1e-300), the upper tail from the top. It gives scipy.stats.poisson.ppf's counts
+    for every u below 1 − 1e-9; above, SciPy's tail (1 − its CDF) rounds and may be one off."""
     if mean <= 0:
         return np.zeros(np.shape(u), dtype=np.int64)
     spread = 40.0 * math.sqrt(mean) + 40.0

@@ -73,8 +73,8 @@ class Plan:
                 for i, (a, b) in enumerate(self.cs.coverage[f, s])]
         cols = np.array(rows, dtype=float).reshape(len(rows), 5)
         ints = cols[:, :3].astype(np.int64)
-        return {"flight": ints[:, 0], "sensor": ints[:, 1], "interval": ints[:, 2],
-                "a": cols[:, 3], "b": cols[:, 4], "words": hash_word(ints[:, 1:])}
+        return {"flight": ints[:, 0], "sensor": ints[:, 1], "a": cols[:, 3], "b": cols[:, 4],
+                "words": hash_word(ints[:, 1:])}  # sensor and interval: the draw's address
 
     def _passages(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Every (flight, unit, envelope interval) with the unit's priority for the flight's
@@ -93,13 +93,13 @@ class Plan:
         p_cols = np.array(rows, dtype=float).reshape(len(rows), 6)
         a_cols = np.array(acq, dtype=float).reshape(len(acq), 4)
         ints = p_cols[:, :3].astype(np.int64)  # flight, unit, envelope interval
-        passages = {"flight": ints[:, 0], "unit": ints[:, 1], "envelope": ints[:, 2],
-                    "a": p_cols[:, 3], "b": p_cols[:, 4],
-                    "priority": p_cols[:, 5].astype(np.int64), "words": hash_word(ints[:, 1:])}
+        passages = {"flight": ints[:, 0], "unit": ints[:, 1], "a": p_cols[:, 3],
+                    "b": p_cols[:, 4], "priority": p_cols[:, 5].astype(np.int64),
+                    "words": hash_word(ints[:, 1:])}  # unit and interval: the draws' address
         passage, k = a_cols[:, 0].astype(np.int64), a_cols[:, 1].astype(np.int64)
         # the draw's address words after the threat's: unit, envelope interval, sub-interval
         words = np.concatenate([passages["words"][passage], hash_word(k)[:, None]], axis=1)
-        return passages, {"passage": passage, "k": k, "a": a_cols[:, 2], "b": a_cols[:, 3],
+        return passages, {"passage": passage, "a": a_cols[:, 2], "b": a_cols[:, 3],
                           "words": words}
 
     def threat_slots(self) -> list[tuple[str, float]]:
