@@ -39,12 +39,12 @@ from iadsim.scenario.evidence import (
     load_hypotheses,
 )
 from iadsim.store import ResultsError, ResultsStore
+from iadsim.tables import ParamTable
 
 if TYPE_CHECKING:  # the analyses are imported when used: checking a file needs none of them
     from iadsim.analysis.compare import Comparison
     from iadsim.analysis.explain import Explanation
     from iadsim.analysis.sensitivity import Sensitivity
-from iadsim.tables import ParamTable
 
 REFERENCE_CHUNK = 250  # reference-engine replications between progress updates
 
