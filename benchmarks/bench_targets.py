@@ -46,6 +46,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_engines import large_scenario  # noqa: E402
+from bench_params import best_of  # noqa: E402
 
 from iadsim.api import load, simulate  # noqa: E402
 from iadsim.engine import run  # noqa: E402
@@ -80,12 +81,7 @@ def _bound(keys, seg_lo, seg_hi, rate, out):
 
 def best_cpu(work: Callable[[], object], repeat: int = 3) -> float:
     """The least CPU time of `repeat` calls."""
-    best = math.inf
-    for _ in range(repeat):
-        start = time.process_time()
-        work()
-        best = min(best, time.process_time() - start)
-    return best
+    return best_of(work, repeat, clock=time.process_time)
 
 
 def verdict(ok: bool) -> str:

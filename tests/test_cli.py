@@ -484,33 +484,27 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
 def test_help_schema_and_scenarios_start_without_the_engines() -> None:
     """`iadsim --help`, `schema` and `scenarios` import neither Numba nor the engines nor the
     analyses: the commands import what they use."""
-    import subprocess
-    import sys
-
-    script = ("import sys; from iadsim.cli import app; from typer.testing import CliRunner; "
-              "r = CliRunner(); "
-              "assert all(r.invoke(app, a).exit_code == 0 for a in "
-              "(['--help'], ['schema'], ['scenarios'])); "
-              "print(sorted(m for m in ('numba', 'pyarrow', 'iadsim.api', 'iadsim.engine.results',"
-              " 'iadsim.analysis.explain', 'scipy') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]", out
+    assert _loaded_by([["--help"], ["schema"], ["scenarios"]], (
+        "numba", "pyarrow", "iadsim.api", "iadsim.engine.results", "iadsim.analysis.explain",
+        "scipy")) == []
 
 
 def test_validate_checks_a_scenario_without_the_compiler() -> None:
     """`iadsim validate` compiles the scenario's structure but loads neither Numba nor SciPy
     nor the engines: checking a file stays quick."""
-    import subprocess
-    import sys
+    assert _loaded_by([["validate", "caracas-2026"]], (
+        "numba", "scipy", "iadsim.engine.vectorized", "iadsim.engine.reference")) == []
 
-    script = ("import sys; from iadsim.cli import app; from typer.testing import CliRunner; "
-              "assert CliRunner().invoke(app, ['validate', 'caracas-2026']).exit_code == 0; "
-              "print(sorted(m for m in ('numba', 'scipy', 'iadsim.engine.vectorized', "
-              "'iadsim.engine.reference') if m in sys.modules))")
+
+def _loaded_by(commands: list[list[str]], modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh process has imported after running the commands (each must
+    succeed)."""
+    script = ("import json, sys; from iadsim.cli import app; from typer.testing import CliRunner;"
+              f" assert all(CliRunner().invoke(app, a).exit_code == 0 for a in {commands!r}); "
+              f"print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert out == "[]", out
+    return json.loads(out)
 
 
 @pytest.mark.parametrize("given", [None, "4"])

@@ -30,6 +30,7 @@ from geographiclib.geodesic import Geodesic
 Interval = tuple[float, float]
 IntervalTable = dict[tuple[int, int], tuple[Interval, ...]]  # (track, point) → intervals
 
+_HORIZON_KM = 4.12  # radar horizon per √metre of height, 4/3-Earth model
 _BISECTIONS = 60  # halvings of the leg fraction: below a float's resolution of the time
 _SNAP = 1e-12  # leg fractions this close to a waypoint are at it (see _snapped)
 _TINY = 1e-300  # keeps a slope finite where the altitude or the slant range is zero
@@ -38,10 +39,11 @@ _TINY = 1e-300  # keeps a slope finite where the altitude or the slant range is 
 def radar_horizon_km(antenna_height_m: float | np.ndarray,
                      target_height_m: float | np.ndarray) -> np.ndarray:
     """Radar horizon range, 4/3-Earth model: 4.12 (√h_antenna + √h_target) km."""
-    return 4.12 * (np.sqrt(antenna_height_m) + np.sqrt(np.maximum(target_height_m, 0.0)))
+    return _HORIZON_KM * (np.sqrt(antenna_height_m) + np.sqrt(np.maximum(target_height_m, 0.0)))
 
 
-def detection_range_km(range_1m2_km: float, rcs_m2: float) -> float:
+def detection_range_km(range_1m2_km: float | np.ndarray, rcs_m2: float | np.ndarray
+                       ) -> float | np.ndarray:
     """Radar range against a target of the given cross-section: R · σ^(1/4)."""
     return range_1m2_km * rcs_m2 ** 0.25
 
@@ -118,8 +120,9 @@ def coverage_table(tracks: Sequence[Track], rcs_m2: Sequence[float], radars: np.
         return {}
     legs = _legs(tracks)
     a, b, c = _range_quadratic(legs, radars)
-    reach_m = 1000.0 * np.outer(np.asarray(rcs_m2, dtype=float) ** 0.25,
-                                np.asarray(range_1m2_km, dtype=float))  # (track, radar)
+    reach_m = 1000.0 * detection_range_km(np.asarray(range_1m2_km, dtype=float)[None, :],
+                                          np.asarray(rcs_m2, dtype=float)[:, None])  # (track,
+    # radar)
     lo, hi = _within(a, b, c, reach_m[legs.track])
     h_lo, h_hi = _below_horizon(legs, radars, a, b, c, lo, hi)
     return _table(legs, len(tracks), len(radars), [(np.maximum(lo, h_lo), np.minimum(hi, h_hi))])
@@ -266,11 +269,11 @@ def _horizon_margin(u: np.ndarray, w: np.ndarray, d: np.ndarray, h: np.ndarray) 
 
 
 def _horizon_slope(u: np.ndarray, w: np.ndarray, d: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """dg/du: 4120 dz / (2√z) − (rel·d) / r, kept finite where z or r is zero."""
+    """dg/du: 1000 · 4.12 dz / (2√z) − (rel·d) / r, kept finite where z or r is zero."""
     rel = w + u[:, None] * d
     z = np.maximum(rel[:, 2] + h, _TINY)
     r = np.maximum(np.sqrt(np.einsum("kj,kj->k", rel, rel)), _TINY)
-    return 2060.0 * d[:, 2] / np.sqrt(z) - np.einsum("kj,kj->k", rel, d) / r
+    return 500.0 * _HORIZON_KM * d[:, 2] / np.sqrt(z) - np.einsum("kj,kj->k", rel, d) / r
 
 
 def _concave_interval(w: np.ndarray, d: np.ndarray, h: np.ndarray

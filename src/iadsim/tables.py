@@ -52,10 +52,9 @@ class ParamTable:
 
     def rows(self, lo: int, hi: int) -> ParamTable:
         """Rows lo … hi − 1."""
-        return ParamTable(self.space, self.points, self.point[lo:hi], self.replication[lo:hi],
-                          self.labels, self._arrays)
+        return self.take(slice(lo, hi))
 
-    def take(self, index: np.ndarray) -> ParamTable:
+    def take(self, index: np.ndarray | slice) -> ParamTable:
         """The rows at these positions, in this order."""
         return ParamTable(self.space, self.points, self.point[index], self.replication[index],
                           self.labels, self._arrays)

@@ -27,11 +27,14 @@ class CatalogType:
     fields: dict[str, Any]
 
 
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML
+# has it: the same nodes and marks, ten times faster; every input file is read with it
+
+
 def _read() -> dict[str, CatalogType]:
     text = (resources.files("iadsim.scenario") / "catalog.yaml").read_text(encoding="utf-8")
     out = {}
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
-    for name, entry in yaml.load(text, Loader=loader).items():
+    for name, entry in yaml.load(text, Loader=YAML_LOADER).items():
         entry = dict(entry)
         out[name] = CatalogType(name, entry.pop("kind"), entry.pop("description"),
                                 entry.pop("source"), entry)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from iadsim.scenario import schema
-from iadsim.scenario.catalog import CATALOG, KIND_OF_LIST
+from iadsim.scenario.catalog import CATALOG, KIND_OF_LIST, YAML_LOADER
 from iadsim.scenario.schema import Scenario
 
 Path_ = tuple[str | int, ...]
@@ -59,8 +59,6 @@ def builtin_scenarios() -> dict[str, Path]:
 
 
 MAX_FILE_BYTES = 10 << 20  # larger input files are refused: no scenario needs them
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it:
-# the same nodes and marks, ten times faster
 MAX_NODES = 200_000  # YAML nodes, aliases expanded: beyond, a file is refused (alias bombs)
 _TOO_DEEP = "nested too deeply (lists or mappings inside each other hundreds of levels down)"
 
@@ -127,7 +125,7 @@ def read_yaml(text: str, filename: str, what: str
     if len(text) > MAX_FILE_BYTES:
         raise fail(None, f"longer than {MAX_FILE_BYTES >> 20} MB; input files are limited to it")
     try:  # parsed once: the node tree gives the lines, the data is built from it
-        loader = _Loader(text)
+        loader = YAML_LOADER(text)
         try:
             node = loader.get_single_node()
             lines, duplicates = _line_marks(node)
