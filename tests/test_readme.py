@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+import yaml
 from typer.testing import CliRunner
 
 from iadsim.cli import app
@@ -120,12 +121,30 @@ def test_readme_observables_are_readable() -> None:
         assert len(values) == 3, name
 
 
-@pytest.mark.parametrize("block", range(len(code_blocks(README, "yaml"))))
+def _is_sweep(block: str) -> bool:
+    return re.search(r"^scenario:", block, re.M) is not None
+
+
+SCENARIO_BLOCKS = [b for b in code_blocks(README, "yaml") if not _is_sweep(b)]
+SWEEP_BLOCKS = [b for b in code_blocks(README, "yaml") if _is_sweep(b)]
+
+
+@pytest.mark.parametrize("block", range(len(SCENARIO_BLOCKS)))
 def test_readme_yaml_is_a_valid_scenario(tmp_path: Path, block: int) -> None:
     path = tmp_path / "readme.yaml"
-    path.write_text(code_blocks(README, "yaml")[block] + "\n", encoding="utf-8")
+    path.write_text(SCENARIO_BLOCKS[block] + "\n", encoding="utf-8")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_readme_sweep_file_is_the_example_and_loads(tmp_path: Path) -> None:
+    from iadsim.api import load_sweep
+
+    assert len(SWEEP_BLOCKS) == 1, "README shows one sweep file"
+    example = ROOT / "examples" / "caracas-orders-and-links.sweep.yaml"
+    assert yaml.safe_load(SWEEP_BLOCKS[0]) == yaml.safe_load(example.read_text())
+    sweep = load_sweep(example)
+    assert sweep.points == 25 and sweep.replications == 2000
 
 
 def test_python_api_section_runs() -> None:

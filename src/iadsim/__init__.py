@@ -58,7 +58,8 @@ if _cache is not None:  # before Numba is first imported: it reads the setting o
 _WHERE = {
     **dict.fromkeys(("Interrupted", "RunSummary", "compare", "design", "evaluate", "explain",
                      "inert", "infer", "load", "load_evidence", "load_hypotheses",
-                     "parameters", "problem", "run", "sensitivity", "simulate", "table"),
+                     "load_sweep", "parameters", "plot_sweep", "problem", "query", "relation",
+                     "run", "sensitivity", "simulate", "sweep", "table"),
                     "iadsim.api"),
     "Estimate": "iadsim.engine.results", "Results": "iadsim.engine.results",
     "Model": "iadsim.model", "compile_scenario": "iadsim.model",

@@ -9,7 +9,6 @@ row in memory, for notebooks, tests and analyses.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,7 +27,7 @@ from iadsim.engine import DEFAULT_ENGINE, EngineInterrupted, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, Results, RunInfo, run_info
 from iadsim.inert import Inert, inert_parameters
-from iadsim.model import Model, compile_scenario
+from iadsim.model import Model, compile_scenario, model_digest
 from iadsim.params import ParameterSpace
 from iadsim.scenario import Scenario, ScenarioError, load_scenario
 from iadsim.scenario.evidence import (
@@ -40,6 +39,8 @@ from iadsim.scenario.evidence import (
 )
 from iadsim.store import ResultsError, ResultsStore
 from iadsim.tables import ParamTable
+from iadsim.workers import quiet_worker
+from iadsim.workers import stop as stop_pool
 
 if TYPE_CHECKING:  # the analyses are imported when used: checking a file needs none of them
     from iadsim.analysis.compare import Comparison
@@ -357,14 +358,9 @@ def _commit(store: Any, pending: Accumulator, total: Accumulator) -> None:
 
 def _manifest(model: Model, runs: int, seed: int, engine: str) -> dict[str, Any]:
     """What identifies a run in its results folder: --resume continues only the same one."""
-    import hashlib
-
-    digest = hashlib.sha256(json.dumps(model.scenario.model_dump(mode="json"),
-                                       sort_keys=True).encode())
-    digest.update(np.ascontiguousarray(model.point.theta).tobytes())
     return {"scenario": model.name, "profile": model.profile,
             "settings": {k: v for k, v in model.settings.items()}, "seed": seed,
-            "engine": engine, "model": digest.hexdigest(), "runs": runs}
+            "engine": engine, "model": model_digest(model), "runs": runs}
 
 
 def _summary(info: RunInfo, total: Accumulator) -> RunSummary:
@@ -376,15 +372,8 @@ _WORKER: dict[str, Any] = {}  # a worker process's model and plan, set once by _
 
 
 def _start_worker(model: Model, plan: Any) -> None:
-    """A worker leaves Ctrl-C to its parent and dies with it (Linux: PR_SET_PDEATHSIG)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    """A worker leaves Ctrl-C to its parent and dies with it."""
+    quiet_worker()
     _WORKER.update(model=model, plan=plan)
 
 
@@ -448,27 +437,14 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
     except KeyboardInterrupt:
         finished = [(f, fut) for f, fut in pending if fut.done() and not fut.cancelled()
                     and fut.exception() is None]
-        _stop(pool)
+        stop_pool(pool)
         for first, future in finished:
             yield labelled(first, future.result())
         raise
     except BaseException:
-        _stop(pool)
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down now: pending work cancelled, workers terminated, none waited on
-    for longer than it takes them to exit."""
-    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in processes:
-        with contextlib.suppress(Exception):
-            p.terminate()
-    for p in processes:
-        with contextlib.suppress(Exception):
-            p.join(timeout=5)
 
 
 # --- the parameter listing ------------------------------------------------------------------------
@@ -524,3 +500,51 @@ def _source_of(model: Model, origin: Any, source: Any) -> str:
     if kind in ("sensors", "fire_units", "threats", "streams") and isinstance(index, int):
         entity_type = getattr(model.scenario, kind)[index].type
     return f"catalog: {entity_type}" if entity_type else "default"
+
+
+# --- sweeps and stored results --------------------------------------------------------------------
+
+
+def load_sweep(path: str | Path, engine: str | None = None) -> Any:
+    """A sweep file with its scenario compiled and its design drawn (iadsim.sweeps.Sweep);
+    ScenarioError listing every problem at file:line."""
+    from iadsim.sweeps import load_sweep as load
+
+    return load(path, engine)
+
+
+def sweep(spec: Any, store: str | Path, *, workers: int = 1, scheduler: str | None = None,
+          overwrite: bool = False, progress: Callable[[Any], None] | None = None) -> Any:
+    """Run a sweep (a Sweep, or a sweep file's path) into a store: on a local pool of
+    `workers` processes, or on the Dask cluster at `scheduler`; tasks the store already holds
+    are skipped. Returns a SweepReport; SweepInterrupted on Ctrl-C."""
+    from iadsim.sweeps import Sweep, run_sweep
+
+    if not isinstance(spec, Sweep):
+        spec = load_sweep(spec)
+    return run_sweep(spec, store, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                     progress=progress)
+
+
+def query(folder: str | Path, sql: str) -> Any:
+    """SQL (DuckDB) over a sweep store or a `run --out` folder, as an Arrow table; views:
+    replications, units, threats, passages, and in a store points, summaries, sweeps."""
+    from iadsim.views import query as run_query
+
+    return run_query(folder, sql)
+
+
+def relation(folder: str | Path, sql: str) -> Any:
+    """The same as `query`, as a lazy DuckDB relation (chain `.filter`, `.aggregate`, …)."""
+    from iadsim.views import relation as make
+
+    return make(folder, sql)
+
+
+def plot_sweep(store: str | Path, observable: str, x: str, y: str | None = None, *,
+               sweep: str | None = None, path: str | Path) -> Path:
+    """A sweep's observable (mean and 95% interval per point) against one parameter, or a
+    heat map over two, written to `path` (.png, .svg, .pdf)."""
+    from iadsim.reports.sweep_figure import sweep_figure
+
+    return sweep_figure(store, observable, x, y, sweep=sweep, path=path)

@@ -566,6 +566,178 @@ def _read_mapping(path: Path, option: str, what: str) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
+@app.command("sweep")
+def sweep_command(
+    sweep_file: Annotated[Path, typer.Argument(help="The sweep file (YAML): scenario, "
+                                               "parameters, design, replications, seed.")],
+    store: Annotated[Path, typer.Option("--store", help="The results store (a folder); "
+                                        "created if need be.")],
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, help="Local worker processes.")] = 1,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Send the tasks to a Dask cluster, e.g. tcp://HOST:8786, "
+        "instead of local processes.")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace the results of a sweep of the same name.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Run a design over the parameter space (grid, LHS, Sobol, table) into a results store.
+
+    Every point runs the same replications (common random numbers). `iadsim query` and
+    `iadsim plot` read the store. Rerun the same command to complete a sweep that was
+    stopped or killed: finished tasks are kept and the rest run."""
+    from iadsim.api import load_sweep, sweep
+    from iadsim.scenario import ScenarioError
+    from iadsim.store import ResultsError
+    from iadsim.sweeps import SweepError, SweepInterrupted
+
+    if scheduler and workers > 1:
+        raise _fail("give --workers (local processes) or --scheduler (a Dask cluster), not "
+                    "both", 1)
+    workers = _capped(workers)
+    try:
+        spec = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(sweep_file))}[/red]")
+        raise _fail(exc, 1) from None
+    if spec.engine == "vectorized":
+        from iadsim.engine.vectorized import loops_cached
+
+        if not loops_cached():
+            err.print("compiling the fast engine's loops, once after install (about 20 s; "
+                      "`iadsim warmup` does it ahead)", soft_wrap=True)
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[points]}"), TextColumn("{task.fields[rate]}"),
+                   TimeRemainingColumn(), console=err, transient=True, disable=as_json)
+    with bar:
+        task = bar.add_task(f"sweep {spec.name}", total=None, points="", rate="")
+        started = [0.0]
+
+        def show(p: Any) -> None:
+            import time
+
+            now = time.monotonic()
+            started[0] = started[0] or now
+            rate = p.replications / (now - started[0]) if now > started[0] else 0.0
+            bar.update(task, completed=p.replications, total=p.replications
+                       + p.replications_left, points=f"points {p.points_done}/{p.points}, "
+                       f"tasks {p.tasks_done}/{p.tasks}",
+                       rate=f"{rate:,.0f} replications/s" if rate else "")
+
+        try:
+            report = sweep(spec, store, workers=workers, scheduler=scheduler,
+                           overwrite=overwrite, progress=show)
+        except SweepInterrupted as stop:
+            bar.stop()
+            r = stop.report
+            err.print(f"[yellow]interrupted:[/yellow] {r.tasks_run} more task(s) committed; "
+                      f"run the same command again to complete sweep {escape(r.name)}")
+            raise typer.Exit(130) from None
+        except (ResultsError, SweepError, MemoryBudgetError) as exc:
+            raise _fail(str(exc), 1) from None
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict()) + "\n")
+        return
+    skipped = report.tasks - report.tasks_run
+    out.print(f"sweep [bold]{escape(report.name)}[/bold]: {report.points:,} points × "
+              f"{report.replications:,} replications in {report.tasks:,} tasks "
+              f"({report.tasks_run:,} run now"
+              + (f", {skipped:,} already in the store" if skipped else "")
+              + f") on {escape(report.executor)}, {report.seconds:.1f} s → "
+              f"{escape(report.store)}")
+    out.print(f"query it: iadsim query {escape(report.store)} \"SELECT * FROM summaries "
+              f"WHERE observable = 'leakers'\"", highlight=False, soft_wrap=True)
+
+
+@app.command("query")
+def query_command(
+    folder: Annotated[Path, typer.Argument(help="A sweep store, or a `run --out` folder.")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views replications, units, "
+                                       "threats, passages (and, in a store, points, "
+                                       "summaries, sweeps).")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print every row as CSV.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every row as a JSON array "
+                                          "of objects.")] = False,
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Rows shown in the table (CSV "
+                                      "and JSON print all).")] = 50,
+) -> None:
+    """Query stored results with SQL (DuckDB) and print a table, CSV or JSON."""
+    from iadsim.api import query
+    from iadsim.views import QueryError
+
+    if as_csv and as_json:
+        raise _fail("give --csv or --json, not both", 1)
+    try:
+        table = query(folder, sql)
+    except QueryError as exc:
+        raise _fail(str(exc), 1) from None
+    if as_csv:
+        import pyarrow.csv as pcsv
+
+        sys.stdout.flush()
+        pcsv.write_csv(table, sys.stdout.buffer)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(table.to_pylist(), default=str) + "\n")
+        return
+    if table.num_columns <= WIDE_COLUMNS:
+        shown = Table(*table.column_names, show_lines=False)
+        for row in table.slice(0, rows).to_pylist():
+            shown.add_row(*(_cell(v) for v in row.values()))
+        out.print(shown)
+    else:  # too wide for columns: each row as name / value lines (psql's expanded display)
+        width = max(len(c) for c in table.column_names)
+        for n, row in enumerate(table.slice(0, rows).to_pylist(), start=1):
+            out.print(f"[dim]-- row {n} --[/dim]")
+            for name, v in row.items():
+                out.print(f"{escape(name):<{width}}  {_cell(v)}", highlight=False)
+    if table.num_rows > rows:
+        out.print(f"… {table.num_rows - rows:,} more rows ({table.num_rows:,} in all; --csv or "
+                  "--json prints them all)")
+
+
+WIDE_COLUMNS = 10  # more columns than this are shown a row at a time
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return escape(str(value)) if value is not None else ""
+
+
+@app.command("plot")
+def plot_command(
+    store: Annotated[Path, typer.Argument(help="A sweep store.")],
+    x: Annotated[str, typer.Option("--x", help="The parameter path on the x axis.")],
+    y: Annotated[str | None, typer.Option("--y", help="A second parameter path: a heat map "
+                                          "over both.")] = None,
+    observable: Annotated[str, typer.Option(help="What to plot (its mean per point, with "
+                                            "its 95% interval).")] = "leakers",
+    sweep_name: Annotated[str | None, typer.Option(
+        "--sweep", help="Which sweep of the store (needed when it holds several).")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        "--figure", "-o", help="Figure file (.png, .svg or .pdf); default: "
+        "sweep-NAME-OBSERVABLE.png here.")] = None,
+) -> None:
+    """Draw a sweep's observable against one parameter (lines) or two (a heat map)."""
+    import re
+
+    from iadsim.api import plot_sweep
+    from iadsim.reports.figures import check_figure_path
+    from iadsim.reports.sweep_figure import SweepFigureError
+    from iadsim.views import QueryError
+
+    try:
+        if figure is not None:
+            check_figure_path(figure)
+        path = figure or Path(f"sweep-{sweep_name or store.name}-"
+                              f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', observable)}.png")
+        written = plot_sweep(store, observable, x, y, sweep=sweep_name, path=path)
+    except (QueryError, SweepFigureError, ValueError) as exc:
+        raise _fail(str(exc), 1) from None
+    out.print(f"wrote {escape(str(written))}")
+
+
 @app.command()
 def validate(
     file: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],

@@ -92,3 +92,17 @@ def _split(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, 
     values = dict(values or {})
     return {p: v for p, v in values.items() if is_structure(p)}, \
         {p: v for p, v in values.items() if not is_structure(p)}
+
+
+def model_digest(model: Model) -> str:
+    """A hash of the scenario (with its structure values) and of the point: the same for the
+    same model, whatever process computes it; stored results name the model they came from."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    digest = hashlib.sha256(json.dumps(model.scenario.model_dump(mode="json"),
+                                       sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(model.point.theta).tobytes())
+    return digest.hexdigest()

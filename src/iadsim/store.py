@@ -32,7 +32,7 @@ from typing import Any
 
 from iadsim.engine.results import TABLES, Results
 
-__all__ = ["TABLES", "ResultsError", "ResultsStore", "write_aside"]
+__all__ = ["TABLES", "ResultsError", "ResultsStore", "parquet_bytes", "write_aside"]
 
 MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
 PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
@@ -200,7 +200,17 @@ class ResultsStore:
         return write_aside(self.folder / name, dump)
 
 
-def _write_parquet(table: Any, path: str) -> None:
+def parquet_bytes(table: Any) -> bytes:
+    """A table as the bytes of a Parquet file written as `_write_parquet` writes it (a worker
+    encodes its rows; the process that owns the folder only writes them down)."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    _write_parquet(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _write_parquet(table: Any, path: Any) -> None:
     """One table as Parquet, in row groups of ROW_GROUP_ROWS: labels dictionary-encoded as
     they come, and the replication (runs of equal values); other numbers are not (trying
     costs more than it saves); statistics on the replication only (what a reader filters

@@ -1,0 +1,230 @@
+"""A sweep store: the results of sweeps, partitioned by sweep and point, in the `--out` layout
+(one Parquet dataset per table), written so that nothing computed is lost and nothing partial
+is ever read:
+
+    STORE/store.json                                       marks the folder as a store
+    STORE/sweeps/NAME/sweep.json                           the sweep: definition, digest, tasks
+    STORE/sweeps/NAME/points.parquet                       the design: point, parameter values
+    STORE/sweeps/NAME/tasks/point=K/task-F.json            a task's commit record (its summary)
+    STORE/replications/sweep=NAME/point=K/task-F.parquet   per-replication rows of a task
+    STORE/units/…, STORE/threats/…, STORE/passages/…       the other tables, likewise
+    STORE/summaries/sweep=NAME/point=K/summary.parquet     a finished point's summary
+    STORE/.lock                                            held while a sweep writes
+
+A task (point K, replications F … F + n − 1) is committed by writing each table's file aside and
+renaming it, then its record, last. Readers take only files that a record names, so a task
+killed between renames is not seen; a resumed sweep deletes its files and runs it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iadsim.store import TABLES, ResultsError, _take_lock, check_folder, write_aside
+
+__all__ = ["MARK", "SUMMARY_TABLE", "SweepStore", "TaskOutput", "is_store"]
+
+MARK, SWEEPS, SUMMARY_TABLE = "store.json", "sweeps", "summaries"
+FORMAT = {"kind": "iadsim-store", "version": 1}
+
+
+@dataclass(frozen=True)
+class TaskOutput:
+    """What a task hands back: its summary state and each table as Parquet bytes."""
+
+    point: int
+    first: int
+    runs: int
+    state: dict[str, Any]
+    files: dict[str, bytes]
+
+
+def is_store(folder: str | Path) -> bool:
+    return (Path(folder) / MARK).is_file()
+
+
+def task_file(point: int, first: int) -> str:
+    return f"point={point}/task-{first:012d}"
+
+
+class SweepStore:
+    """A store opened to write one sweep (`definition`, `digest`): refuses a store that holds
+    another sweep of the same name unless `overwrite`, which removes that sweep first."""
+
+    def __init__(self, folder: str | Path, name: str, definition: Mapping[str, Any],
+                 digest: str, task_replications: int, overwrite: bool = False):
+        self.folder = check_folder(folder)
+        self.name = name
+        self._lock = _take_lock(self.folder)
+        try:
+            self._open(definition, digest, task_replications, overwrite)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def sweep_dir(self) -> Path:
+        return self.folder / SWEEPS / self.name
+
+    def _open(self, definition: Mapping[str, Any], digest: str, task_replications: int,
+              overwrite: bool) -> None:
+        if not is_store(self.folder):
+            if any(p.name != ".lock" for p in self.folder.iterdir()):
+                raise ResultsError(f"{self.folder}: not an iadsim store (no {MARK}) and not "
+                                   "empty: give a new or empty folder")
+            self._write_json(self.folder / MARK, FORMAT)
+        else:
+            check_store(self.folder)
+        recorded = self.sweep_dir / "sweep.json"
+        if recorded.is_file() and overwrite:
+            self._remove_sweep()
+        if recorded.is_file():
+            before = json.loads(recorded.read_text(encoding="utf-8"))
+            if before.get("digest") != digest:
+                changed = [k for k, v in definition.items() if before.get(k) != v] \
+                    or ["the design's points"]
+                raise ResultsError(
+                    f"{self.folder}: holds sweep {self.name!r} from a different sweep file "
+                    f"({', '.join(changed)} changed): give this one another `name:`, or "
+                    "--overwrite to replace that sweep's results")
+            self.task_replications = int(before["task_replications"])
+        else:
+            self.task_replications = task_replications
+            self.sweep_dir.mkdir(parents=True, exist_ok=True)
+            self._write_json(recorded, {**definition, "digest": digest,
+                                        "task_replications": task_replications})
+
+    def _remove_sweep(self) -> None:
+        for table in (*TABLES, SUMMARY_TABLE):
+            shutil.rmtree(self.folder / table / f"sweep={self.name}", ignore_errors=True)
+        shutil.rmtree(self.sweep_dir, ignore_errors=True)
+
+    # --- what is there ----------------------------------------------------------------------
+
+    def records(self) -> list[dict[str, Any]]:
+        """The commit records of this sweep's finished tasks."""
+        return task_records(self.sweep_dir)
+
+    def clear_uncommitted(self) -> None:
+        """Remove table files of tasks without a record, and files left written aside."""
+        done = {task_file(r["point"], r["first"]) for r in self.records()}
+        for table in (*TABLES, SUMMARY_TABLE):
+            root = self.folder / table / f"sweep={self.name}"
+            for p in root.glob("point=*/*") if root.is_dir() else ():
+                key = f"{p.parent.name}/{p.name.split('.')[0]}"
+                if p.name.startswith(".") or (table != SUMMARY_TABLE and key not in done):
+                    p.unlink()
+        for p in self.sweep_dir.rglob(".*"):
+            if p.is_file():
+                p.unlink()
+
+    def write_points(self, columns: Mapping[str, list[Any]]) -> None:
+        """The design, once: point and each parameter path's value."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = self.sweep_dir / "points.parquet"
+        if target.is_file():
+            return
+        n = len(next(iter(columns.values())))
+        table = pa.table({"point": np.arange(n, dtype=np.int64),
+                          **{k: pa.array(v) for k, v in columns.items()}})
+        write_aside(target, lambda tmp: pq.write_table(table, tmp))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def commit(self, out: TaskOutput) -> None:
+        """Write a task's tables, then its record; on an error nothing of it stays."""
+        key = task_file(out.point, out.first)
+        written: list[Path] = []
+        try:
+            for table in TABLES:
+                target = self.folder / table / f"sweep={self.name}" / f"{key}.parquet"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                data = out.files[table]
+                written.append(write_aside(target, lambda tmp, data=data: Path(tmp).write_bytes(
+                    data)))
+            record = self.sweep_dir / "tasks" / f"{key}.json"
+            record.parent.mkdir(parents=True, exist_ok=True)
+            written.append(self._write_json(record, {
+                "point": out.point, "first": out.first, "runs": out.runs, "state": out.state,
+                "files": {t: f"{t}/sweep={self.name}/{key}.parquet" for t in TABLES}}))
+        except BaseException:
+            for p in written:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+            raise
+
+    def write_summary(self, point: int, rows: Mapping[str, list[Any]]) -> None:
+        """A finished point's summary (one row per observable)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}" \
+            / "summary.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.table(dict(rows))
+        write_aside(target, lambda tmp: pq.write_table(table, tmp))
+
+    def has_summary(self, point: int) -> bool:
+        return (self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}"
+                / "summary.parquet").is_file()
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    @staticmethod
+    def _write_json(target: Path, data: Any) -> Path:
+        def dump(tmp: str) -> None:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+
+        return write_aside(target, dump)
+
+
+def check_store(folder: str | Path) -> dict[str, Any]:
+    """The store's format record; ResultsError if the folder is not a store iadsim can read."""
+    folder = Path(folder)
+    try:
+        mark = json.loads((folder / MARK).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{folder}: not an iadsim store ({MARK}: "
+                           f"{getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(mark, dict) or mark.get("kind") != FORMAT["kind"]:
+        raise ResultsError(f"{folder}: {MARK} does not mark an iadsim store")
+    if mark.get("version") != FORMAT["version"]:
+        raise ResultsError(f"{folder}: a store of format version {mark.get('version')}; this "
+                           f"iadsim reads version {FORMAT['version']}")
+    return mark
+
+
+def task_records(sweep_dir: Path) -> list[dict[str, Any]]:
+    """The commit records under a sweep's folder, in (point, first) order."""
+    records = [json.loads(p.read_text(encoding="utf-8"))
+               for p in (sweep_dir / "tasks").glob("point=*/task-*.json")]
+    return sorted(records, key=lambda r: (r["point"], r["first"]))
+
+
+def sweeps(folder: str | Path) -> list[dict[str, Any]]:
+    """Each sweep's record in a store, by name."""
+    root = Path(folder) / SWEEPS
+    found = [json.loads(p.read_text(encoding="utf-8")) for p in root.glob("*/sweep.json")]
+    return sorted(found, key=lambda s: s["name"])
+
+
+def committed_files(folder: str | Path, table: str) -> Iterable[Path]:
+    """The files of a table that commit records name, over every sweep of the store."""
+    folder = Path(folder)
+    for sweep in sweeps(folder):
+        for record in task_records(folder / SWEEPS / sweep["name"]):
+            yield folder / record["files"][table]
