@@ -152,7 +152,7 @@ def query_time(folder: Path, replications: int) -> None:
         "join with the design": "SELECT p.\"fire_units.sam1.pk.fixed_wing\" AS pk, "
                                 "avg(r.threats_killed) FROM replications r JOIN points p "
                                 "USING (sweep, point) GROUP BY pk",
-        "per-unit links": "SELECT unit, sum(detect), sum(engage) FROM units GROUP BY unit",
+        "per-unit links": "SELECT unit, sum(detected), sum(launched) FROM units GROUP BY unit",
     }
     print(f"4. a store of {n:,} replication rows ({_bytes(store) / 2**20:.0f} MB, written in "
           f"{wrote:.1f} s by a local pool of 2):")

@@ -18,8 +18,10 @@ def entry() -> None:
     import warnings
 
     from iadsim import interrupt
+    from iadsim.workers import tune_allocator
 
     interrupt.install()
+    tune_allocator()
     warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's arithmetic notes are not for users
     try:
         from iadsim.cli import app

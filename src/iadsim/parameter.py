@@ -105,7 +105,8 @@ class Parameter:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             expected = "true or false (or 0/1)" if self.kind == "bool" else self.expected
-            raise ValueError(f"row {i}: expected {expected} (got {values[i]!r})")
+            got = values[i].item() if isinstance(values[i], np.generic) else values[i]
+            raise ValueError(f"row {i}: expected {expected} (got {got!r})")
         return x
 
     def decode(self, x: float) -> Any:

@@ -1,10 +1,31 @@
-"""Worker processes of a local pool (a run's blocks, a sweep's tasks): they leave Ctrl-C to
-their parent, die with it, and are stopped at once when it stops."""
+"""Worker processes (a run's blocks, a sweep's tasks): they leave Ctrl-C to their parent, die
+with it, are stopped at once when it stops, and allocate block arrays without page faults."""
 
 from __future__ import annotations
 
 import contextlib
 from concurrent.futures import ProcessPoolExecutor
+
+_MMAP_THRESHOLD, _TRIM_THRESHOLD = -3, -1  # glibc's mallopt parameters
+_tuned = False
+
+
+def tune_allocator() -> None:
+    """Keep the engine's block arrays (up to 32 MB each) in the heap instead of mapping them
+    afresh every block, and return freed memory to the system beyond 128 MB only: a block
+    then allocates without page faults. glibc only (Linux), once per process. This matters
+    most in Dask workers, which start with MALLOC_TRIM_THRESHOLD_ set low: that fixes glibc's
+    thresholds at their smallest and made a task 45% slower."""
+    global _tuned
+    if _tuned:
+        return
+    _tuned = True
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_TRIM_THRESHOLD, 128 << 20)
 
 
 def quiet_worker() -> None:
@@ -12,6 +33,7 @@ def quiet_worker() -> None:
     PR_SET_PDEATHSIG)."""
     import signal
 
+    tune_allocator()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):

@@ -25,7 +25,7 @@ from iadsim.store import TABLES, parquet_bytes
 from iadsim.sweeps.spec import Sweep
 from iadsim.sweeps.store import SweepStore, TaskOutput
 from iadsim.tables import ParamTable
-from iadsim.workers import quiet_worker
+from iadsim.workers import quiet_worker, tune_allocator
 from iadsim.workers import stop as stop_pool
 
 __all__ = ["Progress", "SweepError", "SweepInterrupted", "SweepReport", "run_sweep"]
@@ -91,7 +91,9 @@ class Job:
         return {**self.__dict__, "_plan": None}
 
     def plan(self) -> Any:
+        """The fast engine's Plan, built on first use where the job is (a worker)."""
         if self.engine == "vectorized" and self._plan is None:
+            tune_allocator()
             from iadsim.engine.vectorized import Plan
 
             self._plan = Plan(self.model.structure)

@@ -199,9 +199,11 @@ def load_sweep(path: str | Path, engine: str | None = None) -> Sweep:
         raise exc from None
     try:
         model = compile_scenario(scenario, spec.profile, spec.set)
-    except ParameterError as exc:
-        raise ScenarioError([problem(("profile",) if spec.profile and not spec.set
-                                     else ("set",), str(p)) for p in exc.problems]) from None
+    except (ParameterError, ScenarioError) as exc:
+        found = [(getattr(p, "field", ""), getattr(p, "message", str(p))) for p in exc.problems]
+        raise ScenarioError([problem(("profile",) if field == "profile" or (
+            spec.profile and not spec.set) else ("set",), message)
+            for field, message in found]) from None
     design = spec.plan
     try:
         columns = _columns(spec, design, path, model)
@@ -213,13 +215,22 @@ def load_sweep(path: str | Path, engine: str | None = None) -> Sweep:
             model.point, {"replication": np.zeros(n, dtype=np.int64), **columns})
     except ParameterError as exc:
         at = ("design", "file") if design.kind == "table" else ("parameters",)
-        raise ScenarioError([problem(_at_path(at, p, columns), p) for p in exc.problems]
-                            ) from None
+        raise ScenarioError([problem(_at_path(at, p, columns), _point_rows(p, design.kind))
+                             for p in exc.problems]) from None
     return Sweep(name=spec.name or path.stem, model=model, kind=design.kind,
                  columns={k: list(_plain(v)) for k, v in columns.items()},
                  thetas=points[point], replications=spec.replications, seed=spec.seed,
                  engine=engine or spec.engine, task_replications=spec.task_replications,
                  source=filename)
+
+
+def _point_rows(message: str, kind: str) -> str:
+    """A parameter table's "row N" said as the design's point N (a table file's data row)."""
+    import re
+
+    if kind == "table":
+        return re.sub(r"\brow (\d+)\b", lambda m: f"data row {int(m[1]) + 1}", message)
+    return re.sub(r"\brow (\d+)\b", r"point \1", message)
 
 
 def _at_path(at: tuple[Any, ...], message: str, columns: dict[str, Any]) -> tuple[Any, ...]:
@@ -249,6 +260,18 @@ def _columns(spec: SweepFile, design: Design, path: Path, model: Model
     wrong = [(("parameters", k), f"a {design.kind} design samples numbers; {k} is "
               f"{kinds[k]}: sweep it with a grid or a table") for k in names
              if kinds[k] in ("bool", "choice")]
+    for k in names:  # reported with the others, not after they are fixed
+        if kinds[k] == "unknown":
+            try:
+                model.space.expand(k)
+            except ValueError as exc:
+                wrong.append((("parameters", k), f"{k}: {exc}"))
+    bounds = [spec.parameters[k] for k in names]
+    whole = {k: (math.ceil(b.low), math.floor(b.high))  # type: ignore[union-attr]
+             for k, b in zip(names, bounds, strict=True) if kinds[k] == "count"}
+    wrong += [(("parameters", k), f"{k} takes whole numbers; none lies in "
+               f"[{spec.parameters[k].low:g}, {spec.parameters[k].high:g}]")  # type: ignore
+              for k, (lo, hi) in whole.items() if lo > hi]
     if wrong:
         raise _DesignError(wrong)
     d = len(names)
@@ -261,12 +284,16 @@ def _columns(spec: SweepFile, design: Design, path: Path, model: Model
         with warnings.catch_warnings():  # not a power of two: still a valid (less balanced) set
             warnings.simplefilter("ignore", UserWarning)
             unit = qmc.Sobol(d, scramble=True, rng=design.seed).random(design.points)
-    bounds = [spec.parameters[k] for k in names]
     low = np.array([b.low for b in bounds])  # type: ignore[union-attr]
     high = np.array([b.high for b in bounds])  # type: ignore[union-attr]
-    x = low + unit * (high - low)
-    return {k: np.rint(x[:, i]) if kinds[k] == "count" else x[:, i]
-            for i, k in enumerate(names)}
+    out = {}
+    for i, k in enumerate(names):
+        if k in whole:  # each whole number in the bounds over an equal share of the sample
+            lo, hi = whole[k]
+            out[k] = np.minimum(lo + np.floor(unit[:, i] * (hi - lo + 1)), hi)
+        else:
+            out[k] = low[i] + unit[:, i] * (high[i] - low[i])
+    return out
 
 
 def _kind(model: Model, path: str) -> str:
