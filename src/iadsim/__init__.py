@@ -59,7 +59,7 @@ _WHERE = {
     **dict.fromkeys(("Interrupted", "RunSummary", "compare", "design", "evaluate", "explain",
                      "inert", "infer", "load", "load_evidence", "load_hypotheses",
                      "load_sweep", "parameters", "plot_sweep", "problem", "query", "relation",
-                     "run", "sensitivity", "simulate", "sweep", "table"),
+                     "report", "run", "sensitivity", "simulate", "sweep", "table"),
                     "iadsim.api"),
     "Estimate": "iadsim.engine.results", "Results": "iadsim.engine.results",
     "Model": "iadsim.model", "compile_scenario": "iadsim.model",

@@ -548,3 +548,33 @@ def plot_sweep(store: str | Path, observable: str, x: str, y: str | None = None,
     from iadsim.reports.sweep_figure import sweep_figure
 
     return sweep_figure(store, observable, x, y, sweep=sweep, path=path)
+
+
+# --- the HTML report ------------------------------------------------------------------------------
+
+
+def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
+           engine: str = DEFAULT_ENGINE, explain_from: str | None = None,
+           evidence: Evidence | str | Path | None = None,
+           hypotheses: Hypotheses | str | Path | None = None) -> Path:
+    """A self-contained HTML report of `runs` replications at the model's point, written to
+    `path`: the map, outcomes and link breakdowns, and the scenario's sources; with
+    `explain_from` a profile, the Shapley explanation from it to the model's profile; with
+    `evidence` or `hypotheses` (files or objects; True-ish paths), the inference. Needs Plotly
+    (`pip install 'iadsim[report]'`)."""
+    from iadsim.reports.map import coast_for
+    from iadsim.reports.report import build_report
+
+    results = run(model, runs, seed=seed, engine=engine)
+    names = summary_observables(results.info)
+    total = Accumulator.of(results, names)
+    summary = _summary(results.info, total).as_dict()
+    explanation = explain(model, explain_from, model.profile, runs=runs, seed=seed,
+                          engine=engine) if explain_from else None
+    inference = infer(model, evidence, hypotheses, runs=runs, seed=seed, engine=engine) \
+        if evidence is not None or hypotheses is not None else None
+    source = model.scenario.source
+    return build_report(results, model.scenario, path, summary=summary,
+                        coast=coast_for(Path(source.file) if source is not None else None),
+                        sources=parameters(model), explanation=explanation,
+                        inference=inference)

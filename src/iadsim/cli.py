@@ -738,6 +738,62 @@ def plot_command(
     out.print(f"wrote {escape(str(written))}")
 
 
+@app.command("report")
+def report_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    profile: Annotated[str | None, typer.Option(
+        "--profile", "-p", help="The profile to report; default: the scenario's own values."
+    )] = None,
+    from_profile: Annotated[str | None, typer.Option(
+        "--from", help="With --to: explain the difference from this profile (Shapley).")] = None,
+    to_profile: Annotated[str | None, typer.Option(
+        "--to", help="With --from: the profile reported and explained.")] = None,
+    evidence: Annotated[Path | None, typer.Option(
+        "--evidence", help="Weigh the explanations against this evidence file.")] = None,
+    hypotheses: Annotated[Path | None, typer.Option(
+        "--hypotheses", help="The hypotheses to weigh (with --evidence).")] = None,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications.")] = 2000,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
+) -> None:
+    """Write a self-contained HTML report: map, outcomes, where the chain broke, sources.
+
+    It opens offline (scripts and data inline) and prints readably. With --from and --to it
+    adds the Shapley explanation; with --evidence (and --hypotheses) the inference."""
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.api import report
+    from iadsim.scenario import ScenarioError
+
+    if profile and (from_profile or to_profile):
+        raise _fail("give --profile, or --from with --to, not both", 1)
+    if bool(from_profile) != bool(to_profile):
+        raise _fail("--from and --to go together", 1)
+    for given in (evidence, hypotheses):
+        if given is not None and not given.is_file():
+            raise _fail(f"{given}: no such file", 1)
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise _fail(f"{output}: a report file ends in .html", 1)
+    if not (output.parent if str(output.parent) else Path(".")).is_dir():
+        raise _fail(f"{output}: no folder {output.parent}", 1)
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        raise _fail("the report needs Plotly: pip install 'iadsim[report]'", 1) from None
+    model = _load(scenario, to_profile or profile, None, engine)
+    with _progress(False) as bar:
+        bar.add_task(f"{model.name} · {model.profile} · report", total=None)
+        try:
+            written = report(model, output, runs=runs, seed=seed, engine=engine,
+                             explain_from=from_profile, evidence=evidence,
+                             hypotheses=hypotheses)
+        except (ScenarioError, AnalysisError, ValueError) as exc:
+            raise _fail(exc, 1) from None
+        except OSError as exc:
+            raise _fail(f"{output}: cannot write: {exc.strerror or exc}", 1) from None
+    out.print(f"wrote {escape(str(written))} ({written.stat().st_size / 2**20:.1f} MB)")
+
+
 @app.command()
 def validate(
     file: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],

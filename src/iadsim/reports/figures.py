@@ -56,10 +56,31 @@ def check_figure_path(path: str | Path) -> Path:
     return target
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    """Write the figure atomically (the format follows the suffix) and close it."""
+def to_svg(draw: Any, result: Any) -> str:
+    """A figure as SVG text with real text elements (searchable, printable): `draw` is one of
+    this module's functions, `result` what it draws."""
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        draw(result, buffer)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _save(fig: Any, path: Any) -> Any:
+    """Write the figure atomically (the format follows the suffix) and close it; into a text
+    buffer, as SVG."""
     import matplotlib.pyplot as plt
 
+    if hasattr(path, "write"):
+        try:
+            fig.savefig(path, format="svg")
+            return path
+        finally:
+            plt.close(fig)
     target = check_figure_path(path)
     try:
         return write_aside(target, lambda tmp: fig.savefig(

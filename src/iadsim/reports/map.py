@@ -1,0 +1,177 @@
+"""The report's map: a scenario drawn on longitude/latitude axes (no tiles, no network):
+coastline, sites, radar coverage and engagement envelopes as rings at the raid's altitude,
+routes, strikes and a scale bar. A Plotly figure; every trace is named so that a reader (and a
+test) can tell what it shows."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import numpy as np
+
+from iadsim.geometry import detection_range_km, radar_horizon_km
+from iadsim.scenario import Scenario
+
+EARTH_KM = 6371.0088
+COLOURS = {"sensor": "#1f77b4", "command_post": "#7f7f7f", "radar": "#d62728",
+           "infrared": "#ff7f0e", "route": "#2ca02c", "strike": "#9467bd", "coast": "#555555"}
+
+
+@dataclass(frozen=True)
+class Coast:
+    """Coastline polylines (lon, lat) and where they come from."""
+
+    lines: list[list[list[float]]]
+    source: str
+
+
+def coast_for(scenario_path: Path | None) -> Coast | None:
+    """The coastline shipped beside a scenario file (SCENARIO.coast.json), if there is one."""
+    if scenario_path is None:
+        return None
+    path = scenario_path.with_name(scenario_path.name.removesuffix(".yaml") + ".coast.json")
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Coast(data["lines"], data["source"])
+
+
+def raid_altitude_m(scenario: Scenario) -> float:
+    """The raid's typical altitude: the median over every waypoint of every flight."""
+    alts = [w.alt_m for f in (*scenario.threats, *scenario.streams) for w in f.route]
+    return float(median(alts)) if alts else 0.0
+
+
+def raid_rcs_m2(scenario: Scenario) -> float:
+    """The raid's typical radar cross-section (the median over flights)."""
+    values = [f.rcs_m2 for f in (*scenario.threats, *scenario.streams)
+              if getattr(f, "rcs_m2", None) is not None]
+    return float(median(values)) if values else 1.0
+
+
+def _circle(lat: float, lon: float, radius_km: float, n: int = 96) -> tuple[list, list]:
+    """A circle of ground radius `radius_km` around a point, as lon/lat lists."""
+    angle = np.linspace(0.0, 2.0 * math.pi, n)
+    d = radius_km / EARTH_KM
+    phi, lam = math.radians(lat), math.radians(lon)
+    lat2 = np.arcsin(math.sin(phi) * np.cos(d) + math.cos(phi) * np.sin(d) * np.cos(angle))
+    lon2 = lam + np.arctan2(np.sin(angle) * np.sin(d) * math.cos(phi),
+                            np.cos(d) - math.sin(phi) * np.sin(lat2))
+    return np.degrees(lon2).round(5).tolist(), np.degrees(lat2).round(5).tolist()
+
+
+def scenario_map(scenario: Scenario, coast: Coast | None = None) -> Any:
+    """The map of a scenario as a Plotly figure."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    alt, rcs = raid_altitude_m(scenario), raid_rcs_m2(scenario)
+    if coast is not None:
+        lon, lat = _joined(coast.lines)
+        fig.add_trace(go.Scatter(x=lon, y=lat, mode="lines", name="coastline",
+                                 line={"color": COLOURS["coast"], "width": 1},
+                                 hoverinfo="skip"))
+    for s in scenario.sensors:  # coverage against the raid's typical target at its altitude
+        radius = float(min(detection_range_km(s.range_km, rcs),
+                           radar_horizon_km(s.height_m, alt)))
+        x, y = _circle(s.lat, s.lon, radius)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"coverage {s.id}",
+                                 legendgroup="coverage", showlegend=False,
+                                 line={"color": COLOURS["sensor"], "width": 1, "dash": "dot"},
+                                 hovertext=f"{s.id}: coverage {radius:.0f} km", hoverinfo="text"))
+    for u in scenario.fire_units:
+        reach = u.max_range_km if u.min_alt_m <= alt <= u.max_alt_m else 0.0
+        if reach:
+            x, y = _circle(u.lat, u.lon, reach)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"envelope {u.id}",
+                                     legendgroup="envelope", showlegend=False,
+                                     line={"color": COLOURS[u.guidance], "width": 1.5},
+                                     hovertext=f"{u.id}: envelope {reach:.0f} km",
+                                     hoverinfo="text"))
+    for f in (*scenario.threats, *scenario.streams):
+        fig.add_trace(go.Scatter(
+            x=[w.lon for w in f.route], y=[w.lat for w in f.route], mode="lines+markers",
+            name=f"route {f.id}", legendgroup="routes", showlegend=False,
+            line={"color": COLOURS["route"], "width": 1.5}, marker={"size": 4},
+            hovertext=[f"{f.id} ({f.threat_class}, ×{f.count}): {w.alt_m:.0f} m"
+                       for w in f.route], hoverinfo="text"))
+    sites = [("sensor", s.id, s.lat, s.lon, f"{s.id}: {s.role} radar")
+             for s in scenario.sensors]
+    sites += [("command_post", c.id, c.lat, c.lon, f"{c.id}: command post ({c.authority})")
+              for c in scenario.command_posts if c.lat is not None and c.lon is not None]
+    sites += [(u.guidance, u.id, u.lat, u.lon, f"{u.id}: {u.unit_type or 'fire unit'} "
+               f"({u.guidance}, {u.max_range_km:g} km)") for u in scenario.fire_units]
+    symbols = {"sensor": "diamond", "command_post": "square", "radar": "triangle-up",
+               "infrared": "triangle-up"}
+    for kind in ("sensor", "command_post", "radar", "infrared"):
+        mine = [s for s in sites if s[0] == kind]
+        if not mine:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[s[3] for s in mine], y=[s[2] for s in mine], mode="markers+text",
+            name={"sensor": "radars", "command_post": "command posts",
+                  "radar": "radar-guided SAMs", "infrared": "infrared SAMs"}[kind],
+            text=[s[1] for s in mine], textposition="top center", textfont={"size": 9},
+            hovertext=[s[4] for s in mine], hoverinfo="text",
+            marker={"symbol": symbols[kind], "size": 10, "color": COLOURS[kind],
+                    "line": {"width": 1, "color": "white"}},
+            meta={"sites": [s[1] for s in mine]}))
+    located = {e.id: (e.lat, e.lon) for e in (*scenario.sensors, *scenario.fire_units,
+                                               *scenario.command_posts)
+               if e.lat is not None and e.lon is not None}
+    strikes = [(k.id or k.target, *located[k.target], k.time_s) for k in scenario.strikes
+               if k.target in located]
+    if strikes:
+        fig.add_trace(go.Scatter(
+            x=[s[2] for s in strikes], y=[s[1] for s in strikes], mode="markers",
+            name="strikes", marker={"symbol": "x", "size": 14, "color": COLOURS["strike"]},
+            hovertext=[f"strike on {s[0]} at {s[3]:.0f} s" for s in strikes],
+            hoverinfo="text"))
+    _scale_bar(fig, scenario)
+    lat0 = scenario.reference.lat if scenario.reference is not None else \
+        (scenario.sensors or scenario.fire_units)[0].lat
+    xs = [v for t in fig.data if t.name != "coastline" for v in t.x if v is not None]
+    ys = [v for t in fig.data if t.name != "coastline" for v in t.y if v is not None]
+    pad = 0.05 * max(max(xs) - min(xs), max(ys) - min(ys), 0.1)
+    fig.update_layout(
+        title=f"{scenario.name}: sites, coverage (dotted) and engagement envelopes (solid) "
+              f"against a {rcs:g} m² target at {alt:,.0f} m, and the raid's routes",
+        xaxis={"title": "longitude (°)", "scaleanchor": "y",
+               "scaleratio": 1 / math.cos(math.radians(lat0)),
+               "range": [min(xs) - pad, max(xs) + pad]},
+        yaxis={"title": "latitude (°)", "range": [min(ys) - pad, max(ys) + pad]},
+        height=640, legend={"orientation": "h"},
+        margin={"l": 60, "r": 20, "t": 60, "b": 40}, plot_bgcolor="#eef3f7")
+    return fig
+
+
+def _joined(lines: list[list[list[float]]]) -> tuple[list, list]:
+    """Polylines as one trace's x and y, separated by gaps."""
+    x: list[float | None] = []
+    y: list[float | None] = []
+    for line in lines:
+        x += [p[0] for p in line] + [None]
+        y += [p[1] for p in line] + [None]
+    return x, y
+
+
+def _scale_bar(fig: Any, scenario: Scenario) -> None:
+    """A 50 km bar below the southernmost site, labelled."""
+    import plotly.graph_objects as go
+
+    lats = [e.lat for e in (*scenario.sensors, *scenario.fire_units)]
+    lons = [e.lon for e in (*scenario.sensors, *scenario.fire_units)]
+    if not lats:
+        return
+    lat = min(lats) - 0.25
+    west = min(lons)
+    span = 50.0 / (EARTH_KM * math.cos(math.radians(lat)) * math.pi / 180.0)
+    fig.add_trace(go.Scatter(x=[west, west + span], y=[lat, lat], mode="lines+text",
+                             name="scale: 50 km", text=["", "50 km"],
+                             textposition="middle right", showlegend=False,
+                             line={"color": "black", "width": 4}, hoverinfo="skip"))
