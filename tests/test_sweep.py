@@ -25,7 +25,7 @@ import yaml
 from conftest import dump, minimal_scenario
 from typer.testing import CliRunner
 
-from iadsim.api import load, load_sweep, query, run, sweep
+from iadsim.api import load, load_sweep, query, relation, run, sweep
 from iadsim.cli import app
 from iadsim.engine.results import TABLES
 from iadsim.store import ResultsError
@@ -128,11 +128,13 @@ def test_summaries_agree_with_the_rows(tmp_path):
         assert row["mean"] == pytest.approx(row["rows_mean"], rel=1e-12)
 
 
-def test_rows_do_not_depend_on_workers(tmp_path):
+def test_rows_and_summaries_do_not_depend_on_workers(tmp_path):
     path = write_sweep(tmp_path)
     sweep(load_sweep(path), tmp_path / "one")
     sweep(load_sweep(path), tmp_path / "two", workers=2)
     assert_same_rows(stored(tmp_path / "one"), stored(tmp_path / "two"))
+    summaries = "SELECT * FROM summaries ORDER BY point, observable"
+    assert query(tmp_path / "one", summaries).equals(query(tmp_path / "two", summaries))
 
 
 def test_progress_counts_every_task_once(tmp_path):
@@ -221,6 +223,82 @@ def test_run_out_folders_are_queried_the_same_way(tmp_path):
     rows = query(tmp_path / "run", "SELECT count(*) AS n, sum(threats) AS t FROM replications"
                  ).to_pylist()
     assert rows == [{"n": 300, "t": 300}]
+    mean = query(tmp_path / "run", "SELECT mean FROM summaries WHERE observable = 'threats'")
+    assert mean.to_pylist() == [{"mean": 1.0}]
+    plotted = runner.invoke(app, ["plot", str(tmp_path / "run"), "--x", "a"])
+    assert plotted.exit_code == 1 and "not a sweep store" in plotted.output
+
+
+def test_a_kill_while_overwriting_or_lost_files_never_mix_sweeps(tmp_path):
+    store = tmp_path / "store"
+    sweep(load_sweep(write_sweep(tmp_path)), store)
+    # killed in --overwrite just after the sweep's records were renamed away: its tables stay
+    (store / "sweeps" / "grid").rename(store / "sweeps" / ".grid.removed")
+    changed = write_sweep(tmp_path, seed=9)
+    sweep(load_sweep(changed), store)
+    sweep(load_sweep(changed), tmp_path / "fresh")
+    assert_same_rows(stored(tmp_path / "fresh"), stored(store))
+    assert query(store, "SELECT * FROM summaries ORDER BY point, observable").equals(
+        query(tmp_path / "fresh", "SELECT * FROM summaries ORDER BY point, observable"))
+    # a committed task whose table file went missing is run again, not read
+    lost = next(store.glob("passages/sweep=grid/point=2/task-*.parquet"))
+    lost.unlink()
+    assert sweep(load_sweep(changed), store).tasks_run == 1
+    assert_same_rows(stored(tmp_path / "fresh"), stored(store))
+
+
+def test_a_store_is_not_a_run_folder_and_names_must_suit_a_store(tmp_path):
+    store = tmp_path / "store"
+    sweep(load_sweep(write_sweep(tmp_path)), store)
+    refused = runner.invoke(app, ["run", str(tmp_path / "scenario.yaml"), "-n", "5", "--out",
+                                  str(store), "--overwrite"])
+    assert refused.exit_code == 1 and "is a sweep store" in refused.output
+    assert query(store, "SELECT count(*) AS n FROM replications").to_pylist() == [{"n": 1600}]
+    odd = write_sweep(tmp_path, "x")
+    text = yaml.safe_load(odd.read_text())
+    del text["name"]
+    (tmp_path / "p=1.yaml").write_text(yaml.safe_dump(text))
+    from iadsim.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="give `name:`"):
+        load_sweep(tmp_path / "p=1.yaml")
+
+
+def test_sweeps_of_different_scenarios_share_a_store(tmp_path):
+    store = tmp_path / "store"
+    sweep(load_sweep(write_sweep(tmp_path, "small")), store)
+    other = minimal_scenario()
+    other["sensors"].append({"id": "sr2", "role": "search", "lat": 50.2, "lon": 30.0,
+                             "range_km": 150, "detect_rate": 0.1, "command_post": "cp1"})
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "scenario.yaml").write_text(dump(other))
+    path = tmp_path / "other" / "wider.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "wider", "scenario": "scenario.yaml", "replications": 100,
+        "parameters": {"fire_units.sam1.shoot_look_shoot": [True, False]}}))
+    sweep(load_sweep(path), store)
+    rows = query(store, "SELECT sweep, count(*) AS n, count(\"destroyed[id=sr2]\") AS sr2 "
+                        "FROM replications GROUP BY sweep ORDER BY sweep").to_pylist()
+    assert rows == [{"sweep": "small", "n": 1600, "sr2": 0},
+                    {"sweep": "wider", "n": 200, "sr2": 200}]
+    lazy = relation(store, "SELECT sweep, leakers FROM replications")
+    assert lazy.aggregate("sweep, count(*) AS n").order("sweep").fetchall() == [
+        ("small", 1600), ("wider", 200)]
+    points = query(store, "SELECT * FROM points WHERE sweep = 'wider' ORDER BY point")
+    assert points["fire_units.sam1.shoot_look_shoot"].to_pylist() == [True, False]
+
+
+def test_queries_only_read_the_results(tmp_path):
+    store = tmp_path / "store"
+    sweep(load_sweep(write_sweep(tmp_path)), store)
+    for sql, message in (
+            (f"COPY (SELECT 1) TO '{tmp_path / 'x.csv'}'", "give one SELECT"),
+            ("SELECT 1; SELECT 2", "give one SELECT"),
+            ("CREATE TABLE t AS SELECT 1", "give one SELECT"),
+            ("SELECT * FROM read_csv('/etc/passwd')", "Permission")):
+        with pytest.raises(QueryError, match=message):
+            query(store, sql)
+    assert not (tmp_path / "x.csv").exists()
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -250,6 +328,9 @@ def test_the_commands_sweep_query_and_plot(tmp_path):
         head = (tmp_path / figure).read_bytes()[:64]
         assert head.startswith(b"\x89PNG") if figure.endswith("png") else b"<svg" in \
             (tmp_path / figure).read_bytes()[:2000] or head.startswith(b"<?xml")
+    folder = runner.invoke(app, ["plot", str(store), "--x", "fire_units.sam1.pk.fixed_wing",
+                                 "-o", str(tmp_path)])
+    assert folder.exit_code == 1 and "is a folder" in folder.output
     unknown = runner.invoke(app, ["plot", str(store), "--x", "fire_units.sam1.salvo"])
     assert unknown.exit_code == 1 and "has no parameter 'fire_units.sam1.salvo'" in \
         unknown.output and "fire_units.sam1.pk.fixed_wing" in unknown.output
@@ -267,16 +348,22 @@ def test_a_query_process_exits(tmp_path):
     assert "1600" in out
 
 
-def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path):
-    with socket.socket() as s:  # a free port nobody listens on
+@pytest.mark.parametrize("peer", ["refused", "silent", "malformed"])
+def test_an_unreachable_scheduler_is_one_line_within_seconds(tmp_path, peer):
+    """Nothing listening, a peer that accepts and never answers, a malformed address: a
+    SweepError within seconds, and nothing written."""
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    start = time.monotonic()
-    with pytest.raises(SweepError, match=rf"cannot reach the Dask scheduler at "
-                                         rf"tcp://127.0.0.1:{port}"):
-        sweep(load_sweep(write_sweep(tmp_path)), tmp_path / "store",
-              scheduler=f"tcp://127.0.0.1:{port}")
-    assert time.monotonic() - start < 20
+        if peer == "silent":
+            s.listen()
+        address = "tcp:/127.0.0.1" if peer == "malformed" else f"tcp://127.0.0.1:{port}"
+        start = time.monotonic()
+        with pytest.raises(SweepError, match="expected tcp://HOST:PORT" if peer == "malformed"
+                           else rf"cannot reach a Dask scheduler at {address}"):
+            sweep(load_sweep(write_sweep(tmp_path)), tmp_path / "store", scheduler=address)
+    assert time.monotonic() - start < 10
+    assert not (tmp_path / "store").exists()
 
 
 # --- kills and clusters ---------------------------------------------------------------------------

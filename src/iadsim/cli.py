@@ -672,24 +672,36 @@ def query_command(
     except QueryError as exc:
         raise _fail(str(exc), 1) from None
     if as_csv:
+        import pyarrow as pa
         import pyarrow.csv as pcsv
 
+        sink = pa.BufferOutputStream()
+        try:
+            pcsv.write_csv(table, sink)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise _fail(f"cannot write this result as CSV ({str(exc).splitlines()[0]}); "
+                        "--json can", 1) from None
         sys.stdout.flush()
-        pcsv.write_csv(table, sys.stdout.buffer)
+        sys.stdout.buffer.write(sink.getvalue().to_pybytes())
         return
-    if as_json:
-        sys.stdout.write(json.dumps(table.to_pylist(), default=str) + "\n")
+    names = table.column_names
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    if as_json:  # a column name given twice keeps its first value
+        records = [dict(reversed(list(zip(names, r, strict=True))))
+                   for r in zip(*columns, strict=True)]
+        sys.stdout.write(json.dumps(records, default=str) + "\n")
         return
+    shown_rows = list(zip(*(c[:rows] for c in columns), strict=True))
     if table.num_columns <= WIDE_COLUMNS:
-        shown = Table(*table.column_names, show_lines=False)
-        for row in table.slice(0, rows).to_pylist():
-            shown.add_row(*(_cell(v) for v in row.values()))
+        shown = Table(*names, show_lines=False)
+        for row in shown_rows:
+            shown.add_row(*(_cell(v) for v in row))
         out.print(shown)
     else:  # too wide for columns: each row as name / value lines (psql's expanded display)
-        width = max(len(c) for c in table.column_names)
-        for n, row in enumerate(table.slice(0, rows).to_pylist(), start=1):
+        width = max(len(c) for c in names)
+        for n, row in enumerate(shown_rows, start=1):
             out.print(f"[dim]-- row {n} --[/dim]")
-            for name, v in row.items():
+            for name, v in zip(names, row, strict=True):
                 out.print(f"{escape(name):<{width}}  {_cell(v)}", highlight=False)
     if table.num_rows > rows:
         out.print(f"… {table.num_rows - rows:,} more rows ({table.num_rows:,} in all; --csv or "
@@ -725,12 +737,17 @@ def plot_command(
     from iadsim.api import plot_sweep
     from iadsim.reports.figures import check_figure_path
     from iadsim.reports.sweep_figure import SweepFigureError
+    from iadsim.sweeps.store import sweeps
     from iadsim.views import QueryError
 
     try:
         if figure is not None:
             check_figure_path(figure)
-        path = figure or Path(f"sweep-{sweep_name or store.name}-"
+        if y == x:
+            raise ValueError(f"--x and --y are both {x}: give two parameters, or --x alone")
+        named = [s["name"] for s in sweeps(store)]
+        name = sweep_name or (named[0] if len(named) == 1 else "store")
+        path = figure or Path(f"sweep-{name}-"
                               f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', observable)}.png")
         written = plot_sweep(store, observable, x, y, sweep=sweep_name, path=path)
     except (QueryError, SweepFigureError, ValueError) as exc:

@@ -35,6 +35,7 @@ from iadsim.engine.results import TABLES, Results
 __all__ = ["TABLES", "ResultsError", "ResultsStore", "parquet_bytes", "write_aside"]
 
 MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
+STORE_MARK = "store.json"  # marks a sweep store (iadsim.sweeps.store): never a run's folder
 PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
 ROW_GROUP_ROWS = 1 << 20  # rows per Parquet row group, whatever the blocks were
 PART_SECONDS = 5.0  # … or at least this often, while blocks finish
@@ -67,6 +68,9 @@ class ResultsStore:
     def _open(self, mode: str) -> list[dict[str, Any]]:
         """The commit records kept (resume), after clearing what must not stay."""
         held = self.holds_results()
+        if (self.folder / STORE_MARK).exists():
+            raise ResultsError(f"{self.folder}: is a sweep store (iadsim sweep --store); give "
+                               "--out another folder")
         if mode == "resume":
             if not (self.folder / MANIFEST).is_file():
                 raise ResultsError(f"{self.folder}: nothing to resume (no {MANIFEST})")

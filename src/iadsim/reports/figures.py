@@ -49,6 +49,8 @@ def check_figure_path(path: str | Path) -> Path:
     """A figure path that can be written: a known suffix, in an existing folder (checked
     before a long analysis runs, so that nothing computed is lost to a bad name)."""
     target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{target}: is a folder; give a figure file name")
     if target.suffix.lower() not in FORMATS:
         raise ValueError(f"{target}: a figure file ends in {', '.join(FORMATS)}")
     if not (target.parent if str(target.parent) else Path(".")).is_dir():

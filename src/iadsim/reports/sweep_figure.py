@@ -37,6 +37,11 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
                  ) -> SweepSeries:
     """An observable's estimate at each finished point of a sweep (the store's only sweep if
     `sweep` is None)."""
+    from iadsim.sweeps.store import is_store
+
+    if not is_store(folder):
+        raise SweepFigureError(f"{folder}: not a sweep store (iadsim sweep --store); a "
+                               "`run --out` folder has no sweep to plot")
     con = connect(folder)
     try:
         names = [r[0] for r in con.sql("SELECT name FROM sweeps ORDER BY name").fetchall()]
@@ -159,7 +164,9 @@ def _map(fig: Any, ax: Any, s: SweepSeries, x: str, y: str) -> None:
 def _save(fig: Any, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
-    target = Path(path)
+    from iadsim.reports.figures import check_figure_path
+
+    target = check_figure_path(path)
     try:
         write_aside(target, lambda tmp: fig.savefig(tmp, format=target.suffix[1:].lower(),
                                                     dpi=150))

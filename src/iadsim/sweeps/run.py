@@ -6,6 +6,7 @@ parameters only (common random numbers); a task's rows do not depend on where it
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -21,7 +22,7 @@ from iadsim.engine import EngineInterrupted
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import run_info
 from iadsim.model import Model
-from iadsim.store import TABLES, parquet_bytes
+from iadsim.store import TABLES, ResultsError, parquet_bytes
 from iadsim.sweeps.spec import Sweep
 from iadsim.sweeps.store import SweepStore, TaskOutput
 from iadsim.tables import ParamTable
@@ -121,13 +122,17 @@ def run_task(job: Job | None, point: int, first: int, runs: int) -> TaskOutput:
     job = job if job is not None else _JOB["job"]
     results = run_engine(job.model, seed=job.seed, engine=job.engine,
                          table=job.table(point, first, runs), plan=job.plan())
+    import pyarrow as pa
+
     tables = results.tables()
     files = {}
     for name in TABLES:
         table = tables[name]
-        meta = {**(table.schema.metadata or {}), b"sweep": job.sweep.encode(),
-                b"point": str(point).encode()}
-        files[name] = parquet_bytes(table.replace_schema_metadata(meta))
+        n = table.num_rows
+        sweep = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                               pa.array([job.sweep]))
+        table = table.add_column(0, "point", pa.array(np.full(n, point, np.int64)))
+        files[name] = parquet_bytes(table.add_column(0, "sweep", sweep))
     return TaskOutput(point, first, runs, Accumulator.of(results, job.names).state(), files)
 
 
@@ -142,9 +147,14 @@ class _InProcess:
     def __init__(self, job: Job):
         self.job = job
 
+    slots = 1
+
     def submit(self, point: int, first: int, runs: int) -> Future[TaskOutput]:
         done: Future[TaskOutput] = Future()
-        done.set_result(run_task(self.job, point, first, runs))
+        try:
+            done.set_result(run_task(self.job, point, first, runs))
+        except Exception as exc:  # noqa: BLE001 (reported as the task's failure)
+            done.set_exception(exc)
         return done
 
     def close(self, now: bool = False) -> None:
@@ -156,6 +166,7 @@ class _LocalPool:
 
     def __init__(self, job: Job, workers: int):
         self.name = f"local pool of {workers}"
+        self.slots = workers
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                         initargs=(job,))
         self.started = False
@@ -173,26 +184,57 @@ class _LocalPool:
             self.pool.shutdown(wait=True)
 
 
+def connect(address: str) -> Any:
+    """A Dask client of the scheduler at `address`, or SweepError within a few seconds
+    saying why not (no Dask, a malformed address, nothing answering, no workers)."""
+    import threading
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("--scheduler needs Dask: pip install 'iadsim[cluster]'") from None
+    if not re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d{1,5}", address):
+        raise SweepError(f"--scheduler {address!r}: expected tcp://HOST:PORT, as `dask "
+                         "scheduler` prints it")
+    found: list[Any] = []
+
+    def attempt() -> None:  # in a thread: a peer that accepts and never answers cannot hang us
+        try:
+            found.append(Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False))
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            found.append(exc)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 3)
+    why = "no answer" if not found else str(found[0]).splitlines()[0] \
+        if isinstance(found[0], BaseException) else ""
+    if why:
+        raise SweepError(f"cannot reach a Dask scheduler at {address}: {why} (start one with "
+                         "`dask scheduler`, and workers with `dask worker ADDRESS`)")
+    client = found[0]
+    if not client.scheduler_info().get("workers"):
+        client.close()
+        raise SweepError(f"the Dask scheduler at {address} has no workers: start some with "
+                         f"`dask worker {address}`")
+    return client
+
+
 class _Dask:
     """A Dask distributed cluster: the job is scattered to every worker once, and each task
     refers to it."""
 
-    def __init__(self, job: Job, address: str):
+    def __init__(self, job: Job, client: Any, address: str):
+        self.client = client
+        workers = client.scheduler_info().get("workers", {})
+        self.slots = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        self.name = f"Dask at {address} ({len(workers)} workers)"
         try:
-            from distributed import Client
-        except ImportError:
-            raise SweepError("--scheduler needs Dask: pip install 'iadsim[cluster]'") from None
-        try:
-            self.client = Client(address, timeout=f"{CONNECT_SECONDS}s",
-                                 set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SweepError(f"cannot reach the Dask scheduler at {address}: "
-                             f"{str(exc).splitlines()[0]} (start one with `dask scheduler`, "
-                             "and workers with `dask worker ADDRESS`)") from None
-        workers = len(self.client.scheduler_info().get("workers", {}))
-        self.name = f"Dask at {address} ({workers} workers)"
-        self.job = self.client.scatter(job, broadcast=True)
-        self.executor = self.client.get_executor()
+            self.job = client.scatter(job, broadcast=True)
+        except Exception as exc:  # noqa: BLE001 (the cluster's own words, in one line)
+            raise SweepError(f"cannot send the sweep to the Dask cluster at {address}: "
+                             f"{str(exc).splitlines()[0]}") from None
+        self.executor = client.get_executor()
 
     def submit(self, point: int, first: int, runs: int) -> Future[TaskOutput]:
         return self.executor.submit(run_task, self.job, point, first, runs)
@@ -237,8 +279,14 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
 
     check_engine(sweep.engine)
     start = time.monotonic()
-    target = SweepStore(store, sweep.name, sweep.definition, sweep.digest, task_size(sweep),
-                        overwrite)
+    client = connect(scheduler) if scheduler else None  # before anything is written
+    try:
+        target = SweepStore(store, sweep.name, sweep.definition, sweep.digest,
+                            task_size(sweep), overwrite)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     try:
         target.clear_uncommitted()
         target.write_points(sweep.columns)
@@ -262,14 +310,21 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
             progress(Progress(len(done), len(tasks), points.done, sweep.points, 0, left))
         if todo:
             job = Job(sweep.model, sweep.thetas, sweep.seed, sweep.engine, names, sweep.name)
-            executor = _executor(job, workers, scheduler)
+            executor = _executor(job, workers, client, scheduler)
+            client = None  # the executor closes it
             executor_name = executor.name
             replicated = 0
             try:
-                for out in _completed(executor, todo, window=2 * max(workers, 1) + 1):
+                for out in _completed(executor, todo, window=2 * executor.slots + 1):
                     with interrupt.deferred():  # the task and its point's summary, together
-                        target.commit(out)
-                        points.add(out)
+                        try:
+                            target.commit(out)
+                            points.add(out)
+                        except OSError as exc:
+                            raise ResultsError(
+                                f"{target.folder}: cannot write results ({exc.strerror or exc})"
+                                f"; kept the {len(done) + committed} tasks committed: run the "
+                                "same command again to complete the sweep") from None
                     committed += 1
                     replicated += out.runs
                     if progress is not None:
@@ -286,11 +341,17 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
         return report()
     finally:
         target.close()
+        if client is not None:
+            client.close()
 
 
-def _executor(job: Job, workers: int, scheduler: str | None) -> Any:
-    if scheduler:
-        return _Dask(job, scheduler)
+def _executor(job: Job, workers: int, client: Any, scheduler: str | None) -> Any:
+    if client is not None:
+        try:
+            return _Dask(job, client, str(scheduler))
+        except BaseException:
+            client.close()
+            raise
     if workers <= 1:
         return _InProcess(job)
     return _LocalPool(job, workers)

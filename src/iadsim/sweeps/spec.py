@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -217,9 +218,16 @@ def load_sweep(path: str | Path, engine: str | None = None) -> Sweep:
         at = ("design", "file") if design.kind == "table" else ("parameters",)
         raise ScenarioError([problem(_at_path(at, p, columns), _point_rows(p, design.kind))
                              for p in exc.problems]) from None
-    return Sweep(name=spec.name or path.stem, model=model, kind=design.kind,
-                 columns={k: list(_plain(v)) for k, v in columns.items()},
-                 thetas=points[point], replications=spec.replications, seed=spec.seed,
+    name = spec.name or path.stem
+    if not re.match(NAME, name):
+        raise ScenarioError([Problem(filename, None, "name", (
+            f"the sweep's name comes from the file name, {name!r}, which a store cannot use "
+            "(letters, digits, '_', '.' and '-', starting with a letter or digit): give "
+            "`name:`"))])
+    thetas = points[point]
+    return Sweep(name=name, model=model, kind=design.kind,
+                 columns={k: _decoded(model, k, thetas, v) for k, v in columns.items()},
+                 thetas=thetas, replications=spec.replications, seed=spec.seed,
                  engine=engine or spec.engine, task_replications=spec.task_replications,
                  source=filename)
 
@@ -348,5 +356,11 @@ def _array(values: list[Any]) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def _plain(values: np.ndarray) -> list[Any]:
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
+def _decoded(model: Model, path: str, thetas: np.ndarray, given: np.ndarray) -> list[Any]:
+    """Each point's value of a path as the parameter reads it (true/false, a choice's name, a
+    number), so that every sweep of a store writes a path's values with one type."""
+    concrete = [c for c in model.space.expand(path) if c in model.space.by_path]
+    if not concrete:  # a duration's field: as given
+        return [v.item() if isinstance(v, np.generic) else v for v in given]
+    p = model.space.by_path[concrete[0]]
+    return [p.decode(theta[p.slot]) for theta in thetas]

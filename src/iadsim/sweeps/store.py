@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.store import TABLES, ResultsError, _take_lock, check_folder, write_aside
+from iadsim.store import STORE_MARK, TABLES, ResultsError, _take_lock, check_folder, write_aside
 
 __all__ = ["MARK", "SUMMARY_TABLE", "SweepStore", "TaskOutput", "is_store"]
 
-MARK, SWEEPS, SUMMARY_TABLE = "store.json", "sweeps", "summaries"
+MARK, SWEEPS, SUMMARY_TABLE = STORE_MARK, "sweeps", "summaries"
+GLOB = set("*?[]{}")  # DuckDB reads a path with these as a pattern: refused in store paths
 FORMAT = {"kind": "iadsim-store", "version": 1}
 
 
@@ -61,8 +62,12 @@ class SweepStore:
 
     def __init__(self, folder: str | Path, name: str, definition: Mapping[str, Any],
                  digest: str, task_replications: int, overwrite: bool = False):
+        if GLOB & set(str(Path(folder).absolute())):
+            raise ResultsError(f"{folder}: a store's path may not contain any of "
+                               f"{' '.join(sorted(GLOB))} (DuckDB would read it as a pattern)")
         self.folder = check_folder(folder)
         self.name = name
+        self.replications = int(definition["replications"])
         self._lock = _take_lock(self.folder)
         try:
             self._open(definition, digest, task_replications, overwrite)
@@ -77,12 +82,13 @@ class SweepStore:
     def _open(self, definition: Mapping[str, Any], digest: str, task_replications: int,
               overwrite: bool) -> None:
         if not is_store(self.folder):
-            if any(p.name != ".lock" for p in self.folder.iterdir()):
+            if any(not p.name.startswith(".") for p in self.folder.iterdir()):
                 raise ResultsError(f"{self.folder}: not an iadsim store (no {MARK}) and not "
                                    "empty: give a new or empty folder")
             self._write_json(self.folder / MARK, FORMAT)
         else:
             check_store(self.folder)
+        self._finish_removals()
         recorded = self.sweep_dir / "sweep.json"
         if recorded.is_file() and overwrite:
             self._remove_sweep()
@@ -103,9 +109,20 @@ class SweepStore:
                                         "task_replications": task_replications})
 
     def _remove_sweep(self) -> None:
-        for table in (*TABLES, SUMMARY_TABLE):
-            shutil.rmtree(self.folder / table / f"sweep={self.name}", ignore_errors=True)
-        shutil.rmtree(self.sweep_dir, ignore_errors=True)
+        """Remove this sweep: its record folder is renamed away first (one step: from then on
+        the sweep is gone), then its files are deleted; a kill in between is finished at the
+        next opening."""
+        self.sweep_dir.rename(self.folder / SWEEPS / f".{self.name}.removed")
+        self._finish_removals()
+
+    def _finish_removals(self) -> None:
+        """Delete the files of sweeps removed by a run that was killed while removing them."""
+        for trash in (self.folder / SWEEPS).glob(".*.removed"):
+            name = trash.name[1:].removesuffix(".removed")
+            if not (self.folder / SWEEPS / name / "sweep.json").is_file():
+                for table in (*TABLES, SUMMARY_TABLE):
+                    shutil.rmtree(self.folder / table / f"sweep={name}", ignore_errors=True)
+            shutil.rmtree(trash, ignore_errors=True)
 
     # --- what is there ----------------------------------------------------------------------
 
@@ -114,13 +131,29 @@ class SweepStore:
         return task_records(self.sweep_dir)
 
     def clear_uncommitted(self) -> None:
-        """Remove table files of tasks without a record, and files left written aside."""
-        done = {task_file(r["point"], r["first"]) for r in self.records()}
+        """Make the store hold exactly the committed tasks: a record whose files are not all
+        there is dropped with them; table files without a record, summaries of points not
+        complete, and files left written aside are removed."""
+        records = self.records()
+        whole = []
+        for r in records:
+            files = [self.folder / f for f in r["files"].values()]
+            if all(f.is_file() for f in files):
+                whole.append(r)
+                continue
+            (self.sweep_dir / "tasks" / f"{task_file(r['point'], r['first'])}.json").unlink()
+        done = {task_file(r["point"], r["first"]) for r in whole}
+        runs: dict[int, int] = {}
+        for r in whole:
+            runs[r["point"]] = runs.get(r["point"], 0) + r["runs"]
         for table in (*TABLES, SUMMARY_TABLE):
             root = self.folder / table / f"sweep={self.name}"
             for p in root.glob("point=*/*") if root.is_dir() else ():
                 key = f"{p.parent.name}/{p.name.split('.')[0]}"
-                if p.name.startswith(".") or (table != SUMMARY_TABLE and key not in done):
+                point = int(p.parent.name.removeprefix("point="))
+                stale = runs.get(point, 0) < self.replications if table == SUMMARY_TABLE \
+                    else key not in done
+                if p.name.startswith(".") or stale:
                     p.unlink()
         for p in self.sweep_dir.rglob(".*"):
             if p.is_file():
@@ -171,7 +204,9 @@ class SweepStore:
         target = self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}" \
             / "summary.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        table = pa.table(dict(rows))
+        n = len(next(iter(rows.values())))
+        table = pa.table({"sweep": [self.name] * n, "point": pa.array([point] * n, pa.int64()),
+                          **rows})
         write_aside(target, lambda tmp: pq.write_table(table, tmp))
 
     def has_summary(self, point: int) -> bool:
@@ -223,8 +258,13 @@ def sweeps(folder: str | Path) -> list[dict[str, Any]]:
 
 
 def committed_files(folder: str | Path, table: str) -> Iterable[Path]:
-    """The files of a table that commit records name, over every sweep of the store."""
+    """The files of a table that commit records name, over every sweep of the store; for
+    `summaries`, the summaries of every sweep's finished points."""
     folder = Path(folder)
     for sweep in sweeps(folder):
+        if table == SUMMARY_TABLE:
+            yield from sorted((folder / SUMMARY_TABLE / f"sweep={sweep['name']}").glob(
+                "point=*/summary.parquet"))
+            continue
         for record in task_records(folder / SWEEPS / sweep["name"]):
             yield folder / record["files"][table]
