@@ -128,3 +128,83 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
                                   str(tmp_path / "no" / "r.html")])
     assert blocked.exit_code == 1 and "no folder" in blocked.output
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the what-if page -----------------------------------------------------------------------------
+
+SERVE_RUNS, SERVE_SEED = 500, 2
+
+
+@pytest.fixture(scope="module")
+def served():
+    """`iadsim serve`'s server for caracas-2026 on a free loopback port, in a thread."""
+    import threading
+
+    from iadsim.api import serve
+
+    server = serve(load("caracas-2026"), port=0, runs=SERVE_RUNS, seed=SERVE_SEED)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_moving_a_control_updates_the_outcome_as_the_api_says(served, browser):
+    from iadsim.api import what_if
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(served + "/")
+    page.wait_for_selector("body[data-done='1']")
+    before = page.locator("#out-0").get_attribute("data-mean")
+    for group in ("connectivity", "orders"):
+        done = int(page.locator("body").get_attribute("data-done"))
+        page.check(f"input[name=fixed][value='{group}']")
+        page.wait_for_selector(f"body[data-done='{done + 1}']")
+    page.select_option("#authority", "autonomous")
+    page.wait_for_selector("body[data-done='4']")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "serve.png"), full_page=True)
+    shown = {page.locator(f"#out-{i}").get_attribute("data-observable"):
+             float(page.locator(f"#out-{i}").get_attribute("data-mean")) for i in range(4)}
+    w = what_if(load("caracas-2026"), runs=SERVE_RUNS, seed=SERVE_SEED)
+    expected = w.evaluate(w.choice({"fixed": ["connectivity", "orders"],
+                                    "authority": "autonomous"}))["outcomes"]
+    assert shown == {k: v["mean"] for k, v in expected.items()}
+    assert float(before) != shown["threats_killed"]
+    assert page.locator("#fig-links .bars path").count() > 0
+    assert LABEL in page.inner_text("body")
+    page.close()
+
+
+def test_the_server_validates_requests(served):
+    import urllib.error
+    import urllib.request
+
+    def post(path: str, body: bytes) -> tuple[int, dict]:
+        request = urllib.request.Request(served + path, data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    assert post("/api/run", b'{"fixed": ["orders"]}')[0] == 200
+    for body, message in ((b'{"fixed": ["nope"]}', "no group 'nope'"),
+                          (b'{"authority": "anyone"}', "expected one of central"),
+                          (b'{"file": "/etc/passwd"}', "unknown control 'file'"),
+                          (b'{"electronic_attack": "yes"}', "expected true or false"),
+                          (b"not json", "not JSON")):
+        code, data = post("/api/run", body)
+        assert code == 400 and message in data["error"], (body, data)
+    assert post("/etc/passwd", b"{}")[0] == 404
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(served + "/../../etc/passwd", timeout=30)
+    assert missing.value.code == 404
+
+
+def test_serve_listens_on_loopback_unless_told(tmp_path):
+    refused = runner.invoke(app, ["serve", "caracas-2026", "--host", "0.0.0.0"])
+    assert refused.exit_code == 1 and "--allow-remote" in refused.output

@@ -578,3 +578,27 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
                         coast=coast_for(Path(source.file) if source is not None else None),
                         sources=parameters(model), explanation=explanation,
                         inference=inference)
+
+
+def what_if(model: Model, profile: str = "reported", fixed: str = "full", *,
+            runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE) -> Any:
+    """The what-if controls between `profile` and `fixed` (iadsim.analysis.whatif.WhatIf):
+    `w.evaluate(w.choice({"fixed": ["orders"], "authority": "autonomous"}))` gives the
+    outcome on the same replications as every other choice."""
+    from iadsim.analysis.whatif import WhatIf
+
+    return WhatIf(model, profile, fixed, runs=runs, seed=seed, engine=engine)
+
+
+def serve(model: Model, *, port: int = 8765, host: str = "127.0.0.1",
+          profile: str = "reported", fixed: str = "full", runs: int = 2000, seed: int = 0,
+          engine: str = DEFAULT_ENGINE) -> Any:
+    """The what-if page's server (call `serve_forever()`; `server_address` says where), bound
+    to `host` (loopback by default). Needs Plotly."""
+    from iadsim.reports.map import coast_for
+    from iadsim.reports.server import make_server
+
+    source = model.scenario.source
+    return make_server(what_if(model, profile, fixed, runs=runs, seed=seed, engine=engine),
+                       model.scenario, coast_for(Path(source.file) if source else None),
+                       host, port)

@@ -811,6 +811,64 @@ def report_command(
     out.print(f"wrote {escape(str(written))} ({written.stat().st_size / 2**20:.1f} MB)")
 
 
+@app.command("serve")
+def serve_command(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="The port (0: any free one).")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="The address to listen on.")
+                    ] = "127.0.0.1",
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote", help="Listen on a --host other than this machine's loopback "
+        "address (anyone who reaches it can run the scenario).")] = False,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="The profile to start "
+                                         "from.")] = "reported",
+    fixed: Annotated[str, typer.Option("--fixed", help="The profile a fixed explanation "
+                                       "takes its values from.")] = "full",
+    runs: Annotated[int, typer.Option("--runs", "-n", min=2, help="Replications per "
+                                      "setting (the same for all).")] = 2000,
+    seed: Seed = 0,
+    engine: Engine = DEFAULT_ENGINE,
+) -> None:
+    """Serve a what-if page: fix explanations, change authority or electronic attack.
+
+    Each change re-runs the scenario on the same replications and updates the outcomes and
+    the link breakdown. Ctrl-C stops it."""
+    from iadsim.analysis.problems import AnalysisError
+    from iadsim.api import serve
+    from iadsim.reports.server import is_loopback
+    from iadsim.scenario import ScenarioError
+
+    if not is_loopback(host):
+        if not allow_remote:
+            raise _fail(f"--host {host}: not this machine's loopback address; the page runs "
+                        "the scenario for anyone who reaches it: give --allow-remote to "
+                        "mean it", 1)
+        err.print(f"[yellow]warning:[/yellow] listening on {escape(host)}: anyone who reaches "
+                  "this address can use the page")
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        raise _fail("the page needs Plotly: pip install 'iadsim[report]'", 1) from None
+    model = _load(scenario, None, None, engine)
+    try:
+        server = serve(model, port=port, host=host, profile=profile, fixed=fixed, runs=runs,
+                       seed=seed, engine=engine)
+    except (ScenarioError, AnalysisError) as exc:
+        raise _fail(exc, 1) from None
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    where = server.server_address
+    out.print(f"serving {escape(model.name)} at http://{where[0]}:{where[1]}/ (Ctrl-C stops)",
+              highlight=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @app.command()
 def validate(
     file: Annotated[str, typer.Argument(help="Scenario file, or a built-in scenario name.")],
