@@ -114,6 +114,27 @@ def test_figure_titles_give_the_numbers_of_the_json_output(built, browser):
     page.close()
 
 
+def test_the_timeline_shows_the_representative_replications_events(built, browser):
+    from iadsim.engine import run, trace
+    from iadsim.reports.report import representative
+
+    model, path, _ = built
+    expected = representative(run(model, RUNS, seed=SEED))
+    page, _ = opened(browser, path, "report-timeline")
+    assert page.locator("#timeline h2").inner_text() == f"Timeline of replication {expected}"
+    events = json.loads(page.locator("#iadsim-trace").text_content() or "[]")
+    assert events == json.loads(json.dumps(trace(model, expected, seed=SEED).events))
+    drawn = {t["name"]: t["n"] for t in page.evaluate(
+        "document.getElementById('fig-timeline').data.map("
+        "t => ({name: t.name, n: (t.y || []).length}))")}
+    kinds = [e["kind"] for e in events]
+    assert drawn["engagements"] == kinds.count("engaged")
+    assert drawn["flight until killed"] + drawn["flight until leaked"] == kinds.count("started")
+    assert drawn["flight until killed"] == kinds.count("killed")
+    assert page.locator("#fig-timeline .bars path").count() > 0
+    page.close()
+
+
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     target = tmp_path / "r.html"
     for args, message in (

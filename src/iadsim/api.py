@@ -558,14 +558,17 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
            evidence: Evidence | str | Path | None = None,
            hypotheses: Hypotheses | str | Path | None = None) -> Path:
     """A self-contained HTML report of `runs` replications at the model's point, written to
-    `path`: the map, outcomes and link breakdowns, and the scenario's sources; with
+    `path`: the map, the timeline of the median replication (replayed by the fast engine),
+    outcomes and link breakdowns, and the scenario's sources; with
     `explain_from` a profile, the Shapley explanation from it to the model's profile; with
     `evidence` or `hypotheses` (files or objects; True-ish paths), the inference. Needs Plotly
     (`pip install 'iadsim[report]'`)."""
+    from iadsim.engine import trace
     from iadsim.reports.map import coast_for
-    from iadsim.reports.report import build_report
+    from iadsim.reports.report import build_report, representative
 
     results = run(model, runs, seed=seed, engine=engine)
+    events = trace(model, int(results.replication[representative(results)]), seed=seed)
     names = summary_observables(results.info)
     total = Accumulator.of(results, names)
     summary = _summary(results.info, total).as_dict()
@@ -577,7 +580,7 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
     return build_report(results, model.scenario, path, summary=summary,
                         coast=coast_for(Path(source.file) if source is not None else None),
                         sources=parameters(model), explanation=explanation,
-                        inference=inference)
+                        inference=inference, trace=events)
 
 
 def what_if(model: Model, profile: str = "reported", fixed: str = "full", *,

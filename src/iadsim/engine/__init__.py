@@ -5,7 +5,7 @@ when first used."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iadsim.engine.results import Results
@@ -73,3 +73,16 @@ def run(model: Model, runs: int | None = None, *, seed: int, engine: str = DEFAU
                                  plan=plan,  # type: ignore[arg-type]
                                  block_size=block_size)
     return results.with_info(run_info(model.structure, table, seed, engine, model.settings))
+
+
+def trace(model: Model, replication: int, *, seed: int, plan: object = None) -> Any:
+    """The events of one replication at the model's point (who detected, reported, ordered
+    and engaged what, when, and each threat's fate), replayed by the fast engine; its
+    `results` are that replication's, as a run records them."""
+    from iadsim.engine.results import run_info
+    from iadsim.engine.vectorized.trace import Trace, trace_row
+
+    table = model.table(1, replication)
+    found = trace_row(model.structure, table, seed=seed, plan=plan)  # type: ignore[arg-type]
+    return Trace(found.replication, found.events, found.results.with_info(
+        run_info(model.structure, table, seed, "vectorized", model.settings)))

@@ -18,7 +18,7 @@ from iadsim.engine.results import LINKS, Estimate, Results
 from iadsim.reports.map import Coast, scenario_map
 from iadsim.store import write_aside
 
-__all__ = ["LABEL", "OUTCOMES", "build_report"]
+__all__ = ["LABEL", "OUTCOMES", "build_report", "representative"]
 
 LABEL = "Illustrative figures, not fire-control data"
 OUTCOMES = (("threats_killed", "threats killed"), ("leakers", "leakers"),
@@ -26,14 +26,23 @@ OUTCOMES = (("threats_killed", "threats killed"), ("leakers", "leakers"),
             ("launches[guidance=infrared]", "launches by infrared units"))
 
 
+def representative(results: Results) -> int:
+    """The row of the median outcome: threats killed closest to its median, then launches
+    closest to theirs, then the first."""
+    killed, launches = results.observable("threats_killed"), results.observable("launches")
+    key = np.lexsort((np.arange(results.runs), np.abs(launches - np.median(launches)),
+                      np.abs(killed - np.median(killed))))
+    return int(key[0])
+
+
 def build_report(results: Results, scenario: Any, path: str | Path, *,
                  summary: Mapping[str, Any], coast: Coast | None = None,
                  sources: Sequence[Mapping[str, Any]] = (), explanation: Any = None,
-                 inference: Any = None) -> Path:
+                 inference: Any = None, trace: Any = None) -> Path:
     """Write the report of `results` (a run of `scenario`) to `path`, whole or not at all.
     `summary` is the run's JSON summary (embedded for readers and tests), `sources` the
     parameter listing with each value's source, `explanation` and `inference` the analyses'
-    results to include."""
+    results to include, `trace` the event trace of the representative replication."""
     import plotly.offline
 
     info = results.info
@@ -52,6 +61,13 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
         ("deepest", "Deepest link reached by each flight's unkilled threats", _deepest(results),
          "For each threat not killed, the deepest link any unit's chain reached against it."),
     ]
+    if trace is not None:
+        sections.insert(1, (
+            "timeline", f"Timeline of replication {trace.replication}", _timeline(trace),
+            "The replication whose threats killed are closest to the median (then launches "
+            "closest to theirs), replayed with its events kept: each threat's flight (red to "
+            "its kill, grey to the end of its route), the first detection, report and order "
+            "of any command post's network, and each engagement with its outcome."))
     if explanation is not None:
         sections.append(("explanation", "Explanation between two profiles",
                          _svg(explanation, "waterfall") + _single_fixes(explanation),
@@ -142,6 +158,57 @@ def _deepest(results: Results) -> str:
                       "flight", yaxis_title="threats per run", height=380,
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})
     return _plotly(fig, "deepest")
+
+
+def _timeline(trace: Any) -> str:
+    import plotly.graph_objects as go
+
+    events = trace.events
+    threats = sorted({(e["threat"], e["flight"]) for e in events},
+                     key=lambda t: next(e["time_s"] for e in events if e["threat"] == t[0]
+                                        and e["kind"] == "started"))
+    label = {j: f"{flight} #{j}" for j, flight in threats}
+    fate = {e["threat"]: e for e in events if e["kind"] in ("killed", "leaked")}
+    start = {e["threat"]: e["time_s"] for e in events if e["kind"] == "started"}
+    fig = go.Figure()
+    for outcome, colour in (("killed", "#c0392b"), ("leaked", "#999999")):
+        mine = [j for j, _ in threats if fate[j]["kind"] == outcome]
+        fig.add_trace(go.Bar(
+            name=f"flight until {outcome}", orientation="h", y=[label[j] for j in mine],
+            base=[start[j] for j in mine], x=[fate[j]["time_s"] - start[j] for j in mine],
+            marker={"color": colour, "opacity": 0.35}, width=0.5,
+            hovertext=[f"{label[j]}: {outcome}" + (f" by {fate[j]['entity']}" if
+                       fate[j]["entity"] else "") + f" at {fate[j]['time_s']:.0f} s"
+                       for j in mine], hoverinfo="text"))
+    engaged = [e for e in events if e["kind"] == "engaged"]
+    fig.add_trace(go.Bar(
+        name="engagements", orientation="h", y=[label[e["threat"]] for e in engaged],
+        base=[e["time_s"] for e in engaged], x=[e["end_s"] - e["time_s"] for e in engaged],
+        width=0.8, marker={"color": "#1f4e79"},
+        hovertext=[f"{e['entity']} engages {label[e['threat']]} at {e['time_s']:.0f} s: "
+                   f"{e['outcome']} at {e['end_s']:.0f} s" for e in engaged],
+        hoverinfo="text"))
+    symbols = {"detected": "circle-open", "reported": "diamond-open", "ordered": "square",
+               "killed": "x"}
+    for kind, symbol in symbols.items():
+        first: dict[int, dict[str, Any]] = {}
+        for e in events:
+            if e["kind"] == kind and e["threat"] not in first:
+                first[e["threat"]] = e
+        fig.add_trace(go.Scatter(
+            name=f"first {kind}" if kind != "killed" else "killed", mode="markers",
+            y=[label[j] for j in first], x=[e["time_s"] for e in first.values()],
+            marker={"symbol": symbol, "size": 9},
+            hovertext=[f"{label[j]} {kind} at {e['time_s']:.0f} s ({e['entity']})"
+                       for j, e in first.items()], hoverinfo="text"))
+    fig.update_layout(barmode="overlay", title=f"Replication {trace.replication}: who "
+                      "detected, reported, ordered and engaged what, when",
+                      xaxis_title="seconds from the start", height=max(360, 22 * len(threats)),
+                      margin={"l": 140, "r": 20, "t": 50, "b": 40},
+                      yaxis={"autorange": "reversed"})
+    data = html.escape(json.dumps(trace.events), quote=False).replace("</", "<\\/")
+    return _plotly(fig, "timeline") + \
+        f'<script type="application/json" id="iadsim-trace">{data}</script>'
 
 
 def _svg(result: Any, kind: str) -> str:

@@ -15,8 +15,11 @@ from iadsim.engine.vectorized.block import Block
 from iadsim.rules import INF, KILLS, KINDS, LINKS, TRAINED, UNIT_COUNTS
 
 
-def fight(block: Block, cand: kernels.Candidates) -> kernels.Outcomes:
-    """Play every replication's engagements (compiled; see battle_kernels.py)."""
+def fight(block: Block, cand: kernels.Candidates, log: np.ndarray | None = None
+          ) -> kernels.Outcomes:
+    """Play every replication's engagements (compiled; see battle_kernels.py); with `log`,
+    a (rows, len(LOG_COLUMNS)) array, each engagement is also written there (until full; the
+    rows written are those not left NaN)."""
     plan, par = block.plan, block.params
     B, U, J, P = block.B, len(block.cs.units), len(block.threat_id), len(block.p_threat)
     out = kernels.Outcomes(
@@ -41,8 +44,11 @@ def fight(block: Block, cand: kernels.Candidates) -> kernels.Outcomes:
             destroyed_at=block.destroyed_at["fire_unit"], engagement_time=par.engagement_time,
             acquisition_s=par.acquisition_time, missile_speed=par.missile_speed,
             xyz=plan.unit_xyz, pk_lo=plan.pk_lo),
-        out=out)
+        out=out, log=log if log is not None else _NO_LOG, n_log=np.zeros(1, np.int64))
     return out
+
+
+_NO_LOG = np.empty((0, len(kernels.LOG_COLUMNS)))
 
 
 def play(block: Block, rows: bool = True) -> Results:

@@ -104,6 +104,10 @@ class Units(NamedTuple):
     pk_lo: np.ndarray  # (Gk,) float: where each pk segment starts
 
 
+LOG_COLUMNS = ("replication", "passage", "unit", "threat", "start_s", "resolve_s", "fired",
+               "launched", "kills", "outcome")  # an engagement in play_block's log
+
+
 class Outcomes(NamedTuple):
     """What the battle fills in."""
 
@@ -226,9 +230,10 @@ def _settle(u, q, r, tick):
 
 
 @numba.njit(cache=True)
-def play_block(keys, cand, threats, units, out):
+def play_block(keys, cand, threats, units, out, log, n_log):
     """Play every replication of a block (Candidates, Threats, Units); fills `out`
-    (Outcomes)."""
+    (Outcomes). Each engagement is also written to `log` (rows of LOG_COLUMNS, while there is
+    room; n_log[0] counts them): a trace, empty in ordinary runs."""
     B, P, W = cand.win_lo.shape
     U = units.channels.shape[1]
     cmax = max(1, units.channels.max())
@@ -345,6 +350,11 @@ def play_block(keys, cand, threats, units, out):
             kill = not aborted and n_kills > 0
             out.last_outcome[b, p] = ABORTED if aborted else KILL if kill else \
                 MISS if n_launched > 0 else NO_LAUNCH
+            if n_log[0] < log.shape[0]:
+                e = log[n_log[0]]
+                e[0], e[1], e[2], e[3], e[4], e[5] = b, p, u, j, t, resolve
+                e[6], e[7], e[8], e[9] = fired, n_launched, n_kills, out.last_outcome[b, p]
+                n_log[0] += 1
             if kill and resolve < kill_b[j]:  # the kill goes to the first to resolve (at
                 # equal times, to the one that started first: it was scheduled first)
                 kill_b[j] = resolve
