@@ -53,3 +53,8 @@ def stop(pool: ProcessPoolExecutor) -> None:
     for p in processes:
         with contextlib.suppress(Exception):
             p.join(timeout=5)
+    # A worker stopped while sending a result leaves half a message in the result pipe, on
+    # which the pool's manager thread would wait for ever (and the interpreter with it, at
+    # exit): closing this process's own end of the pipe lets that wait end.
+    with contextlib.suppress(Exception):
+        pool._result_queue._writer.close()  # type: ignore[attr-defined]

@@ -368,7 +368,12 @@ def _completed(executor: Any, tasks: Iterable[tuple[int, int, int]], window: int
             running[executor.submit(*task)] = task
         if not running:
             return
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        finished: set[Future[TaskOutput]] = set()
+        while not finished:  # Ctrl-C acts between short waits, never inside one: raised
+            # while `wait` takes the futures' locks, it would leave them held (and the pool
+            # unable to stop)
+            with interrupt.deferred():
+                finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
         for future in finished:
             point, first, runs = running.pop(future)
             try:
