@@ -98,6 +98,75 @@ def test_the_map_has_a_marker_per_site_and_a_path_per_route(built, browser):
     page.close()
 
 
+def test_rings_are_each_class_s_coverage_and_envelopes_at_its_altitude(built, browser):
+    import math
+
+    from iadsim.geometry import detection_range_km, radar_horizon_km
+    from iadsim.reports.map import threat_classes
+
+    model, path, _ = built
+    sc = model.scenario
+    cls, alt, rcs = threat_classes(sc)[0]
+    page, _ = opened(browser, path, "report-rings")
+    rings = page.evaluate("""() => document.getElementById('fig-map').data
+        .filter(t => t.meta && t.meta.ring && t.visible === true)
+        .map(t => ({ring: t.meta.ring, site: t.meta.site, lon: t.x[0], lat: t.y[0],
+                    name: t.name}))""")
+    assert rings and all(cls in r["name"] for r in rings)
+    sites = {e.id: e for e in (*sc.sensors, *sc.fire_units)}
+
+    def km(a, b):  # great-circle distance from a site to a ring's first point
+        p1, p2 = math.radians(a.lat), math.radians(b["lat"])
+        d = math.radians(b["lon"] - a.lon)
+        return 6371.0088 * math.acos(min(1.0, math.sin(p1) * math.sin(p2) +
+                                         math.cos(p1) * math.cos(p2) * math.cos(d)))
+
+    for s in sc.sensors:
+        (r,) = [r for r in rings if r["site"] == s.id]
+        expected = min(detection_range_km(s.range_km, rcs), radar_horizon_km(s.height_m, alt))
+        assert km(s, r) == pytest.approx(expected, rel=1e-3)
+    for u in sc.fire_units:
+        mine = [r for r in rings if r["site"] == u.id]
+        assert bool(mine) == (u.min_alt_m <= alt <= u.max_alt_m), u.id
+        if mine:
+            assert km(sites[u.id], mine[0]) == pytest.approx(u.max_range_km, rel=1e-3)
+    page.close()
+
+
+def test_the_explanation_table_gives_shares_effects_alone_and_single_fixes(built, browser):
+    from iadsim.api import explain
+
+    model, path, _ = built
+    e = explain(load("caracas-2026"), "full", "reported", runs=RUNS, seed=SEED).to_dict()
+    page, _ = opened(browser, path, "report-explanation")
+    rows = page.locator("#explanation table.fixes tbody tr").all()
+    assert len(rows) == len(e["groups"])
+    for row, g in zip(rows, e["groups"], strict=True):
+        cells = row.locator("td").all_inner_texts()
+        assert cells[0] == g["name"]
+        assert cells[3].startswith(f"{g['fix']['mean']:+.3g} ")
+        assert cells[2].startswith(f"{g['alone']['mean']:+.3g} ")
+    page.close()
+
+
+def test_the_evidence_section_lists_every_claim(tmp_path, browser):
+    from iadsim.api import infer
+
+    model = load("caracas-2026", "reported")
+    path = report(model, tmp_path / "evidence.html", runs=100, seed=1, evidence=None,
+                  hypotheses=model.scenario.source.file.replace(".yaml", ".hypotheses.yaml"))
+    claims = infer(model, runs=100, seed=1).to_dict()["reports"]
+    page, _ = opened(browser, path, "report-evidence")
+    rows = page.locator("#inference table.claims tbody tr").all()
+    assert len(rows) == len(claims)
+    for row, claim in zip(rows, claims, strict=True):
+        cells = row.locator("td").all_inner_texts()
+        assert cells[0] == claim["id"] and cells[1] == claim["claim"]
+        assert cells[2] and cells[3] == f"{claim['reliability']:.3g}"
+    assert page.locator("#fig-posterior svg text").count() > 0
+    page.close()
+
+
 def test_figure_titles_give_the_numbers_of_the_json_output(built, browser):
     _, path, shown = built
     page, _ = opened(browser, path, "report-outcomes")
@@ -183,7 +252,7 @@ def test_moving_a_control_updates_the_outcome_as_the_api_says(served, browser):
         done = int(page.locator("body").get_attribute("data-done"))
         page.check(f"input[name=fixed][value='{group}']")
         page.wait_for_selector(f"body[data-done='{done + 1}']")
-    page.select_option("#authority", "autonomous")
+    page.select_option("select[data-post='cp-air-defence']", "autonomous")
     page.wait_for_selector("body[data-done='4']")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "serve.png"), full_page=True)
@@ -191,7 +260,7 @@ def test_moving_a_control_updates_the_outcome_as_the_api_says(served, browser):
              float(page.locator(f"#out-{i}").get_attribute("data-mean")) for i in range(4)}
     w = what_if(load("caracas-2026"), runs=SERVE_RUNS, seed=SERVE_SEED)
     expected = w.evaluate(w.choice({"fixed": ["connectivity", "orders"],
-                                    "authority": "autonomous"}))["outcomes"]
+                                    "authority": {"cp-air-defence": "autonomous"}}))["outcomes"]
     assert shown == {k: v["mean"] for k, v in expected.items()}
     assert float(before) != shown["threats_killed"]
     assert page.locator("#fig-links .bars path").count() > 0
@@ -203,9 +272,10 @@ def test_the_server_validates_requests(served):
     import urllib.error
     import urllib.request
 
-    def post(path: str, body: bytes) -> tuple[int, dict]:
+    def post(path: str, body: bytes, **headers: str) -> tuple[int, dict]:
         request = urllib.request.Request(served + path, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  **headers})
         try:
             with urllib.request.urlopen(request, timeout=30) as r:
                 return r.status, json.loads(r.read())
@@ -214,18 +284,31 @@ def test_the_server_validates_requests(served):
 
     assert post("/api/run", b'{"fixed": ["orders"]}')[0] == 200
     for body, message in ((b'{"fixed": ["nope"]}', "no group 'nope'"),
-                          (b'{"authority": "anyone"}', "expected one of central"),
+                          (b'{"authority": {"cp-air-defence": "anyone"}}',
+                           "expected one of central"),
+                          (b'{"authority": {"cp-x": "central"}}', "no command post 'cp-x'"),
+                          (b'{"fixed": ["\xff"]}', "not a JSON choice"),
+                          (b"[" * 5000, "not a JSON choice"),
                           (b'{"file": "/etc/passwd"}', "unknown control 'file'"),
                           (b'{"electronic_attack": "yes"}', "expected true or false"),
-                          (b"not json", "not JSON")):
+                          (b"not json", "not a JSON choice")):
         code, data = post("/api/run", body)
         assert code == 400 and message in data["error"], (body, data)
     assert post("/etc/passwd", b"{}")[0] == 404
+    assert post("/api/run", b"{}", Host="evil.example")[0] == 403  # another page's request
+    assert post("/api/run", b"{}", **{"Content-Type": "text/plain"})[0] == 415
+    with urllib.request.urlopen(served + "/api/controls?x=1", timeout=30) as r:
+        assert json.loads(r.read())["authority"] == {"cp-air-defence": "central",
+                                                     "cp-manpads": "delegated"}
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(served + "/../../etc/passwd", timeout=30)
     assert missing.value.code == 404
 
 
-def test_serve_listens_on_loopback_unless_told(tmp_path):
+def test_serve_listens_on_loopback_unless_told():
+    from iadsim.api import serve
+
     refused = runner.invoke(app, ["serve", "caracas-2026", "--host", "0.0.0.0"])
     assert refused.exit_code == 1 and "--allow-remote" in refused.output
+    with pytest.raises(ValueError, match="allow_remote"):
+        serve(load("caracas-2026"), host="0.0.0.0", port=0, runs=2)

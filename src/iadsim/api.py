@@ -594,14 +594,15 @@ def what_if(model: Model, profile: str = "reported", fixed: str = "full", *,
 
 
 def serve(model: Model, *, port: int = 8765, host: str = "127.0.0.1",
-          profile: str = "reported", fixed: str = "full", runs: int = 2000, seed: int = 0,
-          engine: str = DEFAULT_ENGINE) -> Any:
+          allow_remote: bool = False, profile: str = "reported", fixed: str = "full",
+          runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE) -> Any:
     """The what-if page's server (call `serve_forever()`; `server_address` says where), bound
-    to `host` (loopback by default). Needs Plotly."""
+    to `host`: the loopback address unless `allow_remote` (ValueError otherwise). Needs
+    Plotly."""
     from iadsim.reports.map import coast_for
     from iadsim.reports.server import make_server
 
     source = model.scenario.source
     return make_server(what_if(model, profile, fixed, runs=runs, seed=seed, engine=engine),
                        model.scenario, coast_for(Path(source.file) if source else None),
-                       host, port)
+                       host, port, allow_remote)

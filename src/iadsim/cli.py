@@ -791,8 +791,19 @@ def report_command(
             raise _fail(f"{given}: no such file", 1)
     if output.suffix.lower() not in (".html", ".htm"):
         raise _fail(f"{output}: a report file ends in .html", 1)
+    if output.is_dir():
+        raise _fail(f"{output}: is a folder; give the report's file name", 1)
     if not (output.parent if str(output.parent) else Path(".")).is_dir():
         raise _fail(f"{output}: no folder {output.parent}", 1)
+    try:  # checked before the runs, so that nothing computed is lost to a bad name
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(dir=output.parent if str(output.parent) else ".",
+                                         prefix=".probe."):
+            pass
+    except OSError as exc:
+        raise _fail(f"{output}: cannot write in {output.parent}: {exc.strerror or exc}",
+                    1) from None
     try:
         import plotly  # noqa: F401
     except ImportError:
@@ -852,14 +863,17 @@ def serve_command(
         raise _fail("the page needs Plotly: pip install 'iadsim[report]'", 1) from None
     model = _load(scenario, None, None, engine)
     try:
-        server = serve(model, port=port, host=host, profile=profile, fixed=fixed, runs=runs,
-                       seed=seed, engine=engine)
+        server = serve(model, port=port, host=host, allow_remote=allow_remote,
+                       profile=profile, fixed=fixed, runs=runs, seed=seed, engine=engine)
     except (ScenarioError, AnalysisError) as exc:
+        err.print(f"the page starts from --profile {escape(profile)} and fixes explanations "
+                  f"with --fixed {escape(fixed)}'s values: give profiles this scenario has")
         raise _fail(exc, 1) from None
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
     where = server.server_address
-    out.print(f"serving {escape(model.name)} at http://{where[0]}:{where[1]}/ (Ctrl-C stops)",
+    name = f"[{where[0]}]" if ":" in where[0] else where[0]
+    out.print(f"serving {escape(model.name)} at http://{name}:{where[1]}/ (Ctrl-C stops)",
               highlight=False)
     try:
         server.serve_forever()

@@ -33,7 +33,7 @@ class Choice:
     """One setting of the controls."""
 
     fixed: tuple[str, ...] = ()  # explanation groups set to the `fixed` profile's values
-    authority: str | None = None  # every command post's, or None: the profile's
+    authority: tuple[tuple[str, str], ...] = ()  # (command post, authority) set
     electronic_attack: bool | None = None  # every electronic attack on or off, or None
 
 
@@ -51,11 +51,11 @@ class WhatIf:
         members, _ = assign(space, self.start, self.end, groups)
         self.groups = {name: np.array([space.by_path[p].slot for p in paths], dtype=np.int64)
                        for name, paths in members.items()}
-        self.authority = [p.slot for p in space.parameters if p.path.endswith(".authority")]
+        self.authority = {p.path.split(".")[1]: p for p in space.parameters
+                          if p.path.startswith("command_posts.") and
+                          p.path.endswith(".authority")}
         self.attack = [p.slot for p in space.parameters
                        if p.path.startswith("electronic_attack.") and p.path.endswith(".active")]
-        self._authority_code = {a: space.parameters[self.authority[0]].encode(a)
-                                for a in AUTHORITIES} if self.authority else {}
         self.plan = None
         if engine == "vectorized":
             from iadsim.engine.vectorized import Plan
@@ -66,7 +66,9 @@ class WhatIf:
         """What can be set, for the page: the groups, the authorities, electronic attack."""
         return {"profile": self.profile, "fixed": self.fixed, "runs": self.runs,
                 "seed": self.seed, "groups": list(self.groups),
-                "authority": list(AUTHORITIES) if self.authority else [],
+                "authority": {cp: p.decode(self.start[p.slot])
+                              for cp, p in self.authority.items()},
+                "authorities": list(AUTHORITIES),
                 "electronic_attack": bool(self.attack)}
 
     def choice(self, request: Mapping[str, Any]) -> Choice:
@@ -82,26 +84,36 @@ class WhatIf:
             fixed = []
         problems += [f"fixed: no group {g!r}; groups: {', '.join(self.groups)}"
                      for g in fixed if g not in self.groups]
-        authority = request.get("authority")
-        if authority is not None and (authority not in AUTHORITIES or not self.authority):
-            problems.append(f"authority: expected one of {', '.join(AUTHORITIES)} (got "
-                            f"{authority!r})" if self.authority else
-                            "authority: this scenario has no command post to set")
+        authority = request.get("authority", {})
+        if not isinstance(authority, Mapping):
+            problems.append("authority: expected {command post: central, delegated or "
+                            "autonomous}")
+            authority = {}
+        for cp, value in authority.items():
+            if cp not in self.authority:
+                problems.append(f"authority: no command post {cp!r}; command posts: "
+                                f"{', '.join(self.authority) or 'none'}")
+            elif value not in AUTHORITIES:
+                problems.append(f"authority.{cp}: expected one of {', '.join(AUTHORITIES)} "
+                                f"(got {value!r})")
         attack = request.get("electronic_attack")
         if attack is not None and (not isinstance(attack, bool) or not self.attack):
             problems.append("electronic_attack: expected true or false" if self.attack else
                             "electronic_attack: this scenario has none")
         if problems:
             raise WhatIfError(problems)
-        return Choice(tuple(g for g in self.groups if g in fixed), authority, attack)
+        return Choice(tuple(g for g in self.groups if g in fixed),
+                      tuple((cp, authority[cp]) for cp in self.authority if cp in authority),
+                      attack)
 
     def point(self, choice: Choice) -> np.ndarray:
         """The parameter point of a choice."""
         theta = self.start.copy()
         for g in choice.fixed:
             theta[self.groups[g]] = self.end[self.groups[g]]
-        if choice.authority is not None:
-            theta[self.authority] = self._authority_code[choice.authority]
+        for cp, value in choice.authority:
+            p = self.authority[cp]
+            theta[p.slot] = p.encode(value)
         if choice.electronic_attack is not None:
             theta[self.attack] = 1.0 if choice.electronic_attack else 0.0
         return theta
@@ -114,7 +126,7 @@ class WhatIf:
                            np.arange(self.runs, dtype=np.int64), ("what-if",))
         results = run_engine(self.model, seed=self.seed, engine=self.engine, table=table,
                              rows=False, plan=self.plan)
-        return {"choice": {"fixed": list(choice.fixed), "authority": choice.authority,
+        return {"choice": {"fixed": list(choice.fixed), "authority": dict(choice.authority),
                            "electronic_attack": choice.electronic_attack},
                 "runs": self.runs, "seed": self.seed,
                 "outcomes": {k: Estimate.of(results.observable(k)).as_dict()

@@ -41,17 +41,54 @@ def coast_for(scenario_path: Path | None) -> Coast | None:
     return Coast(data["lines"], data["source"])
 
 
-def raid_altitude_m(scenario: Scenario) -> float:
-    """The raid's typical altitude: the median over every waypoint of every flight."""
-    alts = [w.alt_m for f in (*scenario.threats, *scenario.streams) for w in f.route]
-    return float(median(alts)) if alts else 0.0
+def threat_classes(scenario: Scenario) -> list[tuple[str, float, float]]:
+    """(class, altitude, cross-section) of each threat class of the raid, the class with the
+    most aircraft first: its flights' median waypoint altitude and median cross-section (the
+    altitude and target at which its rings are drawn)."""
+    flights = [*scenario.threats, *scenario.streams]
+    out = []
+    for cls in dict.fromkeys(f.threat_class for f in flights):
+        mine = [f for f in flights if f.threat_class == cls]
+        out.append((sum(f.count for f in mine), cls,
+                    float(median(w.alt_m for f in mine for w in f.route)),
+                    float(median(f.rcs_m2 for f in mine))))
+    return [(c, a, r) for _, c, a, r in sorted(out, key=lambda x: -x[0])]
 
 
-def raid_rcs_m2(scenario: Scenario) -> float:
-    """The raid's typical radar cross-section (the median over flights)."""
-    values = [f.rcs_m2 for f in (*scenario.threats, *scenario.streams)
-              if getattr(f, "rcs_m2", None) is not None]
-    return float(median(values)) if values else 1.0
+def _rings(fig: Any, scenario: Scenario, cls: str, alt: float, rcs: float, visible: bool
+           ) -> None:
+    """Radar coverage (dotted) and engagement envelopes (solid) against one threat class, at
+    its altitude: one legend entry that shows or hides them all."""
+    import plotly.graph_objects as go
+
+    group = f"rings against {cls} ({rcs:g} m², {alt:,.0f} m)"
+    shown = True if visible else "legendonly"
+    first = True
+    for s in scenario.sensors:
+        radius = float(min(detection_range_km(s.range_km, rcs),
+                           radar_horizon_km(s.height_m, alt)))
+        x, y = _circle(s.lat, s.lon, radius)
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=group, legendgroup=group,
+                                 showlegend=first, visible=shown,
+                                 line={"color": COLOURS["sensor"], "width": 1, "dash": "dot"},
+                                 hovertext=f"{s.id}: covers {radius:.0f} km against {cls}",
+                                 hoverinfo="text", meta={"ring": "coverage", "site": s.id}))
+        first = False
+    for u in scenario.fire_units:  # only where the class flies inside the unit's altitudes
+        if not u.min_alt_m <= alt <= u.max_alt_m:
+            continue
+        for radius, dash in ((u.max_range_km, None), (u.min_range_km, "dash")):
+            if radius <= 0:
+                continue
+            x, y = _circle(u.lat, u.lon, radius)
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=group, legendgroup=group,
+                                     showlegend=first, visible=shown,
+                                     line={"color": COLOURS[u.guidance], "width": 1.5,
+                                           "dash": dash},
+                                     hovertext=f"{u.id}: envelope {radius:g} km"
+                                     + (" (minimum)" if dash else ""), hoverinfo="text",
+                                     meta={"ring": "envelope", "site": u.id}))
+            first = False
 
 
 def _circle(lat: float, lon: float, radius_km: float, n: int = 96) -> tuple[list, list]:
@@ -70,29 +107,13 @@ def scenario_map(scenario: Scenario, coast: Coast | None = None) -> Any:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    alt, rcs = raid_altitude_m(scenario), raid_rcs_m2(scenario)
     if coast is not None:
         lon, lat = _joined(coast.lines)
         fig.add_trace(go.Scatter(x=lon, y=lat, mode="lines", name="coastline",
                                  line={"color": COLOURS["coast"], "width": 1},
                                  hoverinfo="skip"))
-    for s in scenario.sensors:  # coverage against the raid's typical target at its altitude
-        radius = float(min(detection_range_km(s.range_km, rcs),
-                           radar_horizon_km(s.height_m, alt)))
-        x, y = _circle(s.lat, s.lon, radius)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"coverage {s.id}",
-                                 legendgroup="coverage", showlegend=False,
-                                 line={"color": COLOURS["sensor"], "width": 1, "dash": "dot"},
-                                 hovertext=f"{s.id}: coverage {radius:.0f} km", hoverinfo="text"))
-    for u in scenario.fire_units:
-        reach = u.max_range_km if u.min_alt_m <= alt <= u.max_alt_m else 0.0
-        if reach:
-            x, y = _circle(u.lat, u.lon, reach)
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"envelope {u.id}",
-                                     legendgroup="envelope", showlegend=False,
-                                     line={"color": COLOURS[u.guidance], "width": 1.5},
-                                     hovertext=f"{u.id}: envelope {reach:.0f} km",
-                                     hoverinfo="text"))
+    for n, (cls, alt, rcs) in enumerate(threat_classes(scenario)):
+        _rings(fig, scenario, cls, alt, rcs, visible=n == 0)
     for f in (*scenario.threats, *scenario.streams):
         fig.add_trace(go.Scatter(
             x=[w.lon for w in f.route], y=[w.lat for w in f.route], mode="lines+markers",
@@ -135,12 +156,14 @@ def scenario_map(scenario: Scenario, coast: Coast | None = None) -> Any:
     _scale_bar(fig, scenario)
     lat0 = scenario.reference.lat if scenario.reference is not None else \
         (scenario.sensors or scenario.fire_units)[0].lat
-    xs = [v for t in fig.data if t.name != "coastline" for v in t.x if v is not None]
-    ys = [v for t in fig.data if t.name != "coastline" for v in t.y if v is not None]
+    drawn = [t for t in fig.data if t.name != "coastline" and t.visible is not False
+             and t.visible != "legendonly"]
+    xs = [v for t in drawn for v in t.x if v is not None]
+    ys = [v for t in drawn for v in t.y if v is not None]
     pad = 0.05 * max(max(xs) - min(xs), max(ys) - min(ys), 0.1)
     fig.update_layout(
-        title=f"{scenario.name}: sites, coverage (dotted) and engagement envelopes (solid) "
-              f"against a {rcs:g} m² target at {alt:,.0f} m, and the raid's routes",
+        title=f"{scenario.name}: sites, radar coverage (dotted) and engagement envelopes "
+              "(solid) against each threat class at its altitude (legend), routes, strikes",
         xaxis={"title": "longitude (°)", "scaleanchor": "y",
                "scaleratio": 1 / math.cos(math.radians(lat0)),
                "range": [min(xs) - pad, max(xs) + pad]},

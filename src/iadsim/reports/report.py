@@ -48,10 +48,11 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
     info = results.info
     sections = [
         ("map", "Map", _plotly(scenario_map(scenario, coast), "map"),
-         "Sites, radar coverage (dotted) and engagement envelopes (solid) at the raid's typical "
-         "altitude, routes and strikes. " + (f"Coastline: {html.escape(coast.source)}."
-                                             if coast else "No coastline is shipped with this "
-                                             "scenario.")),
+         "Sites, radar coverage (dotted) and engagement envelopes (solid; dashed: the minimum "
+         "range) against each threat class at its median altitude and cross-section (pick "
+         "the class in the legend), routes and strikes. "
+         + (f"Coastline: {html.escape(coast.source)}." if coast
+            else "No coastline is shipped with this scenario.")),
         ("outcomes", "Outcomes", _outcomes(results),
          f"Distributions over {results.runs:,} replications (seed {info.seed}); each title gives "
          "the mean and its 95% confidence interval."),
@@ -86,7 +87,7 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
         f"{content}</section>" for key, name, content, note in sections)
     page = _PAGE.format(
         title=html.escape(title), label=LABEL, plotly=plotly.offline.get_plotlyjs(),
-        summary=html.escape(json.dumps(summary), quote=False).replace("</", "<\\/"),
+        summary=_json_script(summary),
         heading=html.escape(title), description=html.escape(scenario.description or ""),
         body=body)
     target = Path(path)
@@ -206,9 +207,15 @@ def _timeline(trace: Any) -> str:
                       xaxis_title="seconds from the start", height=max(360, 22 * len(threats)),
                       margin={"l": 140, "r": 20, "t": 50, "b": 40},
                       yaxis={"autorange": "reversed"})
-    data = html.escape(json.dumps(trace.events), quote=False).replace("</", "<\\/")
     return _plotly(fig, "timeline") + \
-        f'<script type="application/json" id="iadsim-trace">{data}</script>'
+        f'<script type="application/json" id="iadsim-trace">{_json_script(trace.events)}' \
+        "</script>"
+
+
+def _json_script(data: Any) -> str:
+    """JSON to place inside a <script> element: read back exactly, never closing it."""
+    return json.dumps(data).replace("&", "\\u0026").replace("<", "\\u003c").replace(
+        ">", "\\u003e")
 
 
 def _svg(result: Any, kind: str) -> str:
@@ -233,11 +240,17 @@ def _fmt(v: Any) -> str:
 
 
 def _single_fixes(explanation: Any) -> str:
+    """Each group's Shapley share, its effect alone (the `from` profile with only it
+    changed) and its single fix (the `to` profile with only it set back), with intervals."""
     d = explanation.to_dict()
-    rows = [(g["name"], g["shapley"]["mean"], g["shapley"]["ci_low"], g["shapley"]["ci_high"],
-             (g.get("alone") or {}).get("mean")) for g in d["groups"]]
-    return _table(("group", "Shapley share", "95% low", "95% high", "fixed alone"), rows,
-                  "fixes")
+
+    def ci(e: Mapping[str, Any]) -> str:
+        return f"{e['mean']:+.3g} ({e['ci_low']:+.3g} to {e['ci_high']:+.3g})"
+
+    rows = [(g["name"], ci(g["shapley"]), ci(g["alone"]), ci(g["fix"])) for g in d["groups"]]
+    o, a, b = d["observable"], d["from"], d["to"]
+    return _table(("group", f"Shapley share of {o}", f"alone: {a} with only it as in {b}",
+                   f"single fix: {b} with only it as in {a}"), rows, "fixes")
 
 
 def _claims(inference: Any) -> str:
@@ -269,10 +282,12 @@ table {{ border-collapse: collapse; font-size: 0.85em; width: 100%; }}
 td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.4em; text-align: left;
           vertical-align: top; }}
 .svg svg {{ max-width: 100%; height: auto; }}
+@page {{ margin: 2cm 1.5cm;
+  @top-center {{ content: "{label}"; font: 600 10pt system-ui, sans-serif; }} }}
 @media print {{
-  .label {{ position: fixed; top: 0; left: 0; right: 0; }}
-  body {{ margin-top: 2.5em; }} section {{ break-inside: avoid; }}
-  .grid {{ grid-template-columns: 1fr 1fr; }}
+  .modebar-container {{ display: none !important; }}
+  section {{ break-inside: avoid; }}
+  .grid {{ grid-template-columns: 1fr; }}
 }}
 </style>
 <script>{plotly}</script>
@@ -283,5 +298,13 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 0.2em 0.4em; text-align: left;
 {body}
 <script type="application/json" id="iadsim-summary">{summary}</script>
 <div class="label">{label}</div>
+<script>
+// printed pages are narrower than the screen: draw the figures to the page's width
+const figures = () => document.querySelectorAll('.js-plotly-plot');
+window.addEventListener('beforeprint', () => figures().forEach(
+  f => Plotly.relayout(f, {{width: 660, autosize: false}})));
+window.addEventListener('afterprint', () => figures().forEach(
+  f => Plotly.relayout(f, {{width: null, autosize: true}})));
+</script>
 </body></html>
 """

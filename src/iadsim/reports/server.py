@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 import ipaddress
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from iadsim.analysis.whatif import OUTCOMES, WhatIf, WhatIfError
 from iadsim.reports.map import Coast, scenario_map
@@ -30,14 +32,36 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone before its answer is not an error worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = "127.0.0.1",
-                port: int = 0) -> ThreadingHTTPServer:
+                port: int = 0, allow_remote: bool = False) -> ThreadingHTTPServer:
     """The server of the what-if page (not yet serving: call serve_forever); port 0 picks a
-    free one (server.server_address says which)."""
+    free one (server.server_address says which). A `host` other than the loopback address is
+    refused (ValueError) unless `allow_remote`; then requests for any host name are served,
+    else only those for a loopback name (no other web page can drive it through DNS)."""
+    if not is_loopback(host) and not allow_remote:
+        raise ValueError(f"{host}: not this machine's loopback address; the page runs the "
+                         "scenario for anyone who reaches it: allow_remote=True to mean it")
     page = _page(whatif, scenario, coast).encode("utf-8")
     lock = threading.Lock()  # one evaluation at a time: the engine's plan is shared
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10  # seconds a client may take to send its request
+
         def log_message(self, format: str, *args: Any) -> None:  # quiet: the CLI says where
             pass
 
@@ -52,18 +76,36 @@ def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = 
         def _json(self, code: int, data: Any) -> None:
             self._send(code, json.dumps(data).encode("utf-8"), "application/json")
 
+        def _allowed(self) -> bool:
+            """Whether the request names this machine (or any host, with allow_remote)."""
+            name = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+            if allow_remote or is_loopback(name):
+                return True
+            self._json(403, {"error": f"host {name!r}: this page answers requests for "
+                                      "127.0.0.1 or localhost only"})
+            return False
+
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-            if self.path == "/":
+            path = urlsplit(self.path).path
+            if not self._allowed():
+                return
+            if path == "/":
                 self._send(200, page, "text/html; charset=utf-8")
-            elif self.path == "/api/controls":
+            elif path == "/api/controls":
                 self._json(200, whatif.controls())
             else:
-                self._json(404, {"error": f"no page {self.path!r}; pages: /, /api/controls, "
+                self._json(404, {"error": f"no page {path!r}; pages: /, /api/controls, "
                                           "POST /api/run"})
 
         def do_POST(self) -> None:  # noqa: N802
-            if self.path != "/api/run":
+            if not self._allowed():
+                return
+            if urlsplit(self.path).path != "/api/run":
                 self._json(404, {"error": f"no endpoint {self.path!r}; POST /api/run"})
+                return
+            kind = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            if kind != "application/json":
+                self._json(415, {"error": "send the choice as application/json"})
                 return
             try:
                 size = int(self.headers.get("Content-Length", "0"))
@@ -73,10 +115,10 @@ def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = 
                 self._json(400, {"error": f"expected a JSON body of at most {MAX_BODY} bytes"})
                 return
             try:
-                request = json.loads(self.rfile.read(size))
+                request = json.loads(self.rfile.read(size).decode("utf-8"))
                 choice = whatif.choice(request)
-            except json.JSONDecodeError as exc:
-                self._json(400, {"error": f"not JSON: {exc}"})
+            except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, too deep
+                self._json(400, {"error": f"not a JSON choice: {str(exc)[:200]}"})
                 return
             except WhatIfError as exc:
                 self._json(400, {"error": "; ".join(exc.problems)})
@@ -85,7 +127,8 @@ def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = 
                 result = whatif.evaluate(choice)
             self._json(200, result)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server_class = _Server6 if ":" in host else _Server
+    return server_class((host, port), Handler)
 
 
 def _page(whatif: WhatIf, scenario: Any, coast: Coast | None) -> str:
@@ -95,7 +138,11 @@ def _page(whatif: WhatIf, scenario: Any, coast: Coast | None) -> str:
     groups = "".join(
         f'<label><input type="checkbox" name="fixed" value="{html.escape(g)}"> '
         f"{html.escape(g)}</label>" for g in controls["groups"])
-    authority = "".join(f'<option value="{a}">{a}</option>' for a in controls["authority"])
+    options = "".join(f'<option value="{a}">{a}</option>' for a in controls["authorities"])
+    authority = "".join(
+        f'<label>{html.escape(cp)} <select name="authority" data-post="{html.escape(cp)}">'
+        f'<option value="">as in the profile ({html.escape(now)})</option>{options}</select>'
+        "</label>" for cp, now in controls["authority"].items())
     rows = "".join(f'<tr><td>{html.escape(k)}</td><td id="out-{i}" data-observable='
                    f'"{html.escape(k)}"></td></tr>' for i, k in enumerate(OUTCOMES))
     figure = scenario_map(scenario, coast).to_html(
@@ -132,9 +179,7 @@ in the outcome is the change of that setting alone.</p>
 <div class="cols"><div>
 <form id="controls">
 <fieldset><legend>Fix an explanation</legend>{groups}</fieldset>
-<fieldset><legend>Authority of every command post</legend>
-<select name="authority" id="authority"><option value="">as in the profile</option>
-{authority}</select></fieldset>
+<fieldset><legend>Authority of each command post</legend>{authority}</fieldset>
 <fieldset><legend>Electronic attack</legend>
 <select name="electronic_attack" id="electronic_attack" {attack}>
 <option value="">as in the profile</option><option value="on">on</option>
@@ -152,8 +197,9 @@ let asked = 0;
 function choice() {{
   const fixed = [...form.querySelectorAll('input[name=fixed]:checked')].map(e => e.value);
   const out = {{fixed}};
-  const a = document.getElementById('authority').value;
-  if (a) out.authority = a;
+  out.authority = {{}};
+  form.querySelectorAll('select[name=authority]').forEach(e => {{
+    if (e.value) out.authority[e.dataset.post] = e.value; }});
   const e = document.getElementById('electronic_attack').value;
   if (e) out.electronic_attack = e === 'on';
   return out;
@@ -166,9 +212,15 @@ async function update() {{
   const mine = ++asked;
   const status = document.getElementById('status');
   status.textContent = 'running…'; status.className = '';
-  const response = await fetch('/api/run', {{method: 'POST',
-    headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(choice())}});
-  const data = await response.json();
+  let response, data;
+  try {{
+    response = await fetch('/api/run', {{method: 'POST',
+      headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(choice())}});
+    data = await response.json();
+  }} catch (e) {{
+    if (mine === asked) {{ status.textContent = 'no answer: ' + e; status.className = 'error'; }}
+    return;
+  }}
   if (mine !== asked) return;  // a newer request is on its way
   if (!response.ok) {{ status.textContent = data.error; status.className = 'error'; return; }}
   OUTCOMES.forEach((k, i) => {{
@@ -177,7 +229,7 @@ async function update() {{
   const types = Object.keys(data.links);
   const links = Object.keys(data.links[types[0]] || {{}});
   Plotly.react('fig-links', links.map(l => ({{type: 'bar', name: l, x: types,
-    y: types.map(t => data.links[t][l])}})).filter(t => t.y.some(v => v > 0)),
+    y: types.map(t => data.links[t][l])}})),
     {{barmode: 'stack', title: {{text: 'Failed passages per run by first broken link'}},
       height: 380, margin: {{l: 50, r: 10, t: 40, b: 40}}}}, {{displaylogo: false}});
   status.textContent = 'done: ' + JSON.stringify(data.choice);
