@@ -435,9 +435,9 @@ def _blocks(model: Model, spans: Sequence[tuple[int, int]], seed: int, engine: s
             first_done, future = pending.pop(0)
             yield labelled(first_done, future.result())
     except KeyboardInterrupt:
+        stop_pool(pool, [fut for _, fut in pending])
         finished = [(f, fut) for f, fut in pending if fut.done() and not fut.cancelled()
                     and fut.exception() is None]
-        stop_pool(pool)
         for first, future in finished:
             yield labelled(first, future.result())
         raise

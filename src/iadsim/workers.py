@@ -4,7 +4,9 @@ with it, are stopped at once when it stops, and allocate block arrays without pa
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
 
 _MMAP_THRESHOLD, _TRIM_THRESHOLD = -3, -1  # glibc's mallopt parameters
 _tuned = False
@@ -42,19 +44,25 @@ def quiet_worker() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def stop(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down now: pending work cancelled, workers terminated, none waited on
-    for longer than it takes them to exit."""
+def stop(pool: ProcessPoolExecutor, running: Iterable[Future[Any]] = (),
+         grace: float = 10.0) -> None:
+    """Shut the pool down now: pending work cancelled, the tasks `running` given up to
+    `grace` seconds to finish (a worker killed while it sends a result would leave half a
+    message in the pool's result pipe, and the pool's manager thread, which the interpreter
+    joins at exit, waiting on it for ever), then the workers terminated."""
+    from concurrent.futures import wait
+
+    from iadsim import interrupt
+
     processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
     pool.shutdown(wait=False, cancel_futures=True)
+    busy = [f for f in running if not f.done()]
+    if busy:
+        with interrupt.deferred(reraise=False):  # a second Ctrl-C does not cut this short
+            wait(busy, timeout=grace)
     for p in processes:
         with contextlib.suppress(Exception):
             p.terminate()
     for p in processes:
         with contextlib.suppress(Exception):
             p.join(timeout=5)
-    # A worker stopped while sending a result leaves half a message in the result pipe, on
-    # which the pool's manager thread would wait for ever (and the interpreter with it, at
-    # exit): closing this process's own end of the pipe lets that wait end.
-    with contextlib.suppress(Exception):
-        pool._result_queue._writer.close()  # type: ignore[attr-defined]

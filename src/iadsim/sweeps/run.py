@@ -167,6 +167,7 @@ class _LocalPool:
     def __init__(self, job: Job, workers: int):
         self.name = f"local pool of {workers}"
         self.slots = workers
+        self.futures: list[Future[TaskOutput]] = []  # submitted, maybe still running
         self.pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
                                         initargs=(job,))
         self.started = False
@@ -175,11 +176,13 @@ class _LocalPool:
         with interrupt.ignored() if not self.started else contextlib.nullcontext():
             # workers start at the first submit: they inherit Ctrl-C ignored
             self.started = True
-            return self.pool.submit(run_task, None, point, first, runs)
+            future = self.pool.submit(run_task, None, point, first, runs)
+        self.futures = [f for f in self.futures if not f.done()] + [future]
+        return future
 
     def close(self, now: bool = False) -> None:
         if now:
-            stop_pool(self.pool)
+            stop_pool(self.pool, self.futures)
         else:
             self.pool.shutdown(wait=True)
 
