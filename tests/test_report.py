@@ -95,6 +95,11 @@ def test_the_map_has_a_marker_per_site_and_a_path_per_route(built, browser):
     labels = page.locator("#fig-map .textpoint text").all_text_contents()
     assert {e.id for e in sc.fire_units} <= set(labels)
     assert "coastline" in by_name and by_name["coastline"] > 100
+    page.locator("#fig-map .updatemenu-button", has_text="defence close up").click()
+    page.wait_for_function("document.getElementById('fig-map').layout.xaxis.range[1] < -66.5")
+    x0, x1 = page.evaluate("document.getElementById('fig-map').layout.xaxis.range")
+    assert all(x0 < e.lon < x1 for e in (*sc.sensors, *sc.fire_units))
+    assert x1 - x0 < 1.0  # close enough to read the labels
     page.close()
 
 

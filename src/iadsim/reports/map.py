@@ -161,9 +161,21 @@ def scenario_map(scenario: Scenario, coast: Coast | None = None) -> Any:
     xs = [v for t in drawn for v in t.x if v is not None]
     ys = [v for t in drawn for v in t.y if v is not None]
     pad = 0.05 * max(max(xs) - min(xs), max(ys) - min(ys), 0.1)
+    # two views: the whole raid, and the defence's sites close up (their labels readable)
+    site_x = [e.lon for e in (*scenario.sensors, *scenario.fire_units)]
+    site_y = [e.lat for e in (*scenario.sensors, *scenario.fire_units)]
+    near = 0.15 * max(max(site_x) - min(site_x), max(site_y) - min(site_y), 0.1) + 0.02
+    views = {"whole raid": ([min(xs) - pad, max(xs) + pad], [min(ys) - pad, max(ys) + pad]),
+             "defence close up": ([min(site_x) - near, max(site_x) + near],
+                                  [min(site_y) - near, max(site_y) + near])}
+    fig.update_layout(updatemenus=[{
+        "type": "buttons", "direction": "right", "x": 1.0, "xanchor": "right", "y": 1.12,
+        "buttons": [{"label": name, "method": "relayout",
+                     "args": [{"xaxis.range": x, "yaxis.range": y}]}
+                    for name, (x, y) in views.items()]}])
     fig.update_layout(
-        title=f"{scenario.name}: sites, radar coverage (dotted) and engagement envelopes "
-              "(solid) against each threat class at its altitude (legend), routes, strikes",
+        title=f"{scenario.name}: sites, coverage (dotted), envelopes (solid) per threat "
+              "class (legend), routes, strikes",
         xaxis={"title": "longitude (°)", "scaleanchor": "y",
                "scaleratio": 1 / math.cos(math.radians(lat0)),
                "range": [min(xs) - pad, max(xs) + pad]},
