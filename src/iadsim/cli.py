@@ -107,6 +107,30 @@ def _print_json(result: Any, figure: Path | None) -> None:
                                  "figure": str(figure) if figure else None}) + "\n")
 
 
+AS_PROGRAM = False  # set by the `iadsim` program (main.entry), not when called in-process
+
+
+def _stopped(seconds: float = 10.0) -> typer.Exit:
+    """The exit of a command stopped by Ctrl-C, its finished work written: should the
+    interpreter's shutdown then hang on a helper thread of a stopped worker pool (a thread
+    left waiting on a worker that was terminated), the `iadsim` program still ends, with
+    status 130, `seconds` later."""
+    import threading
+
+    if not AS_PROGRAM:
+        return typer.Exit(130)
+
+    def leave() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+
+    timer = threading.Timer(seconds, leave)
+    timer.daemon = True
+    timer.start()
+    return typer.Exit(130)
+
+
 def _capped(workers: int) -> int:
     """At most one worker per CPU: more only compete for the same cores."""
     cpus = os.cpu_count() or 1
@@ -202,7 +226,7 @@ def run_command(
     if interrupted:
         err.print(f"[yellow]interrupted:[/yellow] summary of the {summary.runs} replications "
                   "that finished")
-        raise typer.Exit(130)
+        raise _stopped()
 
 
 @app.command("explain")
@@ -632,7 +656,7 @@ def sweep_command(
             r = stop.report
             err.print(f"[yellow]interrupted:[/yellow] {r.tasks_run} more task(s) committed; "
                       f"run the same command again to complete sweep {escape(r.name)}")
-            raise typer.Exit(130) from None
+            raise _stopped() from None
         except (ResultsError, SweepError, MemoryBudgetError) as exc:
             raise _fail(str(exc), 1) from None
     if as_json:

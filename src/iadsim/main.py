@@ -24,9 +24,10 @@ def entry() -> None:
     tune_allocator()
     warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's arithmetic notes are not for users
     try:
-        from iadsim.cli import app
+        import iadsim.cli
 
-        app()
+        iadsim.cli.AS_PROGRAM = True
+        iadsim.cli.app()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
