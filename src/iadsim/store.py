@@ -32,7 +32,7 @@ from typing import Any
 
 from iadsim.engine.results import TABLES, Results
 
-__all__ = ["TABLES", "ResultsError", "ResultsStore", "parquet_bytes", "write_aside"]
+__all__ = ["TABLES", "ResultsError", "ResultsStore", "parquet_bytes", "write_aside", "write_json"]
 
 MANIFEST, SUMMARY, COMMITS, LOCK = "run.json", "summary.json", "parts", ".lock"
 STORE_MARK = "store.json"  # marks a sweep store (iadsim.sweeps.store): never a run's folder
@@ -197,11 +197,7 @@ class ResultsStore:
             self._lock = None
 
     def _write_json(self, name: str, data: Any) -> Path:
-        def dump(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-
-        return write_aside(self.folder / name, dump)
+        return write_json(self.folder / name, data)
 
 
 def parquet_bytes(table: Any) -> bytes:
@@ -270,6 +266,15 @@ def _take_lock(folder: Path) -> Any:
     f.write(str(os.getpid()))
     f.flush()
     return f
+
+
+def write_json(target: str | Path, data: Any) -> Path:
+    """Data as an indented JSON file, written aside and renamed."""
+    def dump(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+
+    return write_aside(target, dump)
 
 
 def write_aside(target: str | Path, write: Callable[[str], None]) -> Path:

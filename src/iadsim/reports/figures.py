@@ -39,7 +39,7 @@ def waterfall(explanation: Explanation, path: str | Path) -> Path:
     ax.set_title(f"{e.scenario}: {e.observable} from {e.from_profile} to {e.to_profile}, "
                  f"Shapley shares ({e.runs} runs, seed {e.seed})", fontsize=10)
     ax.axhline(0, color="black", linewidth=0.5)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -72,7 +72,7 @@ def to_svg(draw: Any, result: Any) -> str:
     return text[text.index("<svg"):]
 
 
-def _save(fig: Any, path: Any) -> Any:
+def save_figure(fig: Any, path: Any) -> Any:
     """Write the figure atomically (the format follows the suffix) and close it; into a text
     buffer, as SVG."""
     import matplotlib.pyplot as plt
@@ -117,7 +117,7 @@ def index_bars(result: Sensitivity, path: str | Path) -> Path:
     ax.set_title(f"{r.scenario} ({r.profile}): {r.method} indices of {r.observable}, "
                  f"{r.points} points × {r.runs_per_point} runs", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def posterior_bars(inference: Inference, path: str | Path) -> Path:
@@ -177,4 +177,4 @@ def posterior_bars(inference: Inference, path: str | Path) -> Path:
     bottom.set_ylabel(f"P({r.names[r.leader]})")
     bottom.set_title("How much rests on trusting each report", fontsize=10)
     bottom.legend(fontsize=7, ncols=2)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.store import write_aside
+from iadsim.reports.figures import save_figure
 from iadsim.views import connect
 
 __all__ = ["SweepFigureError", "SweepSeries", "sweep_figure", "sweep_series"]
@@ -97,7 +97,7 @@ def sweep_figure(folder: str | Path, observable: str, x: str, y: str | None = No
         _map(fig, ax, s, x, y)
         title = f"{s.sweep}: mean {observable} ({s.runs:,} runs per point)"
     ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _positions(values: list[Any]) -> tuple[np.ndarray, list[Any] | None]:
@@ -159,17 +159,3 @@ def _map(fig: Any, ax: Any, s: SweepSeries, x: str, y: str) -> None:
     fig.colorbar(image, ax=ax, label=s.observable)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    from iadsim.reports.figures import check_figure_path
-
-    target = check_figure_path(path)
-    try:
-        write_aside(target, lambda tmp: fig.savefig(tmp, format=target.suffix[1:].lower(),
-                                                    dpi=150))
-    finally:
-        plt.close(fig)
-    return target

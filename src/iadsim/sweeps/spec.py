@@ -16,6 +16,7 @@ line and field (ScenarioError, as for scenario files).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -154,7 +155,7 @@ class Sweep:
     def points(self) -> int:
         return len(self.thetas)
 
-    @property
+    @functools.cached_property
     def definition(self) -> dict[str, Any]:
         """What the sweep is, as plain data (its digest covers it and the points)."""
         return {"name": self.name, "scenario": self.model.name, "profile": self.model.profile,
@@ -163,7 +164,7 @@ class Sweep:
                 "replications": self.replications, "seed": self.seed, "engine": self.engine,
                 "model": model_digest(self.model)}
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         definition = {k: v for k, v in self.definition.items() if k != "name"}
         h = hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode())

@@ -28,7 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.store import STORE_MARK, TABLES, ResultsError, _take_lock, check_folder, write_aside
+from iadsim.store import (
+    STORE_MARK,
+    TABLES,
+    ResultsError,
+    _take_lock,
+    check_folder,
+    write_aside,
+    write_json,
+)
 
 __all__ = ["MARK", "SUMMARY_TABLE", "SweepStore", "TaskOutput", "is_store"]
 
@@ -85,7 +93,7 @@ class SweepStore:
             if any(not p.name.startswith(".") for p in self.folder.iterdir()):
                 raise ResultsError(f"{self.folder}: not an iadsim store (no {MARK}) and not "
                                    "empty: give a new or empty folder")
-            self._write_json(self.folder / MARK, FORMAT)
+            write_json(self.folder / MARK, FORMAT)
         else:
             check_store(self.folder)
         self._finish_removals()
@@ -105,7 +113,7 @@ class SweepStore:
         else:
             self.task_replications = task_replications
             self.sweep_dir.mkdir(parents=True, exist_ok=True)
-            self._write_json(recorded, {**definition, "digest": digest,
+            write_json(recorded, {**definition, "digest": digest,
                                         "task_replications": task_replications})
 
     def _remove_sweep(self) -> None:
@@ -187,7 +195,7 @@ class SweepStore:
                     data)))
             record = self.sweep_dir / "tasks" / f"{key}.json"
             record.parent.mkdir(parents=True, exist_ok=True)
-            written.append(self._write_json(record, {
+            written.append(write_json(record, {
                 "point": out.point, "first": out.first, "runs": out.runs, "state": out.state,
                 "files": {t: f"{t}/sweep={self.name}/{key}.parquet" for t in TABLES}}))
         except BaseException:
@@ -217,14 +225,6 @@ class SweepStore:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-
-    @staticmethod
-    def _write_json(target: Path, data: Any) -> Path:
-        def dump(tmp: str) -> None:
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-
-        return write_aside(target, dump)
 
 
 def check_store(folder: str | Path) -> dict[str, Any]:
