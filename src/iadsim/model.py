@@ -23,6 +23,8 @@ class Model:
     space: ParameterSpace
     point: Point
     settings: Mapping[str, Any] = field(default_factory=dict)  # path → value, structure too
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    # shared by the tables of this point (ParamTable._memo): fresh in every replace()
 
     @property
     def name(self) -> str:
@@ -58,7 +60,7 @@ class Model:
 
     def table(self, runs: int, first: int = 0) -> ParamTable:
         """Replications first … first + runs − 1 at this model's point."""
-        return ParamTable.repeat(self.space, self.point, runs, first)
+        return ParamTable.repeat(self.space, self.point, runs, first, self._memo)
 
 
 def compile_scenario(scenario: Scenario, profile: str | None = None,

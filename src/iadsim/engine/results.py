@@ -324,6 +324,8 @@ class Results:
     def concat(cls, parts: Sequence[Results]) -> Results:
         """Join results of consecutive blocks of rows of one table."""
         first = parts[0]
+        if len(parts) == 1:
+            return first
         offsets = np.cumsum([0] + [p.runs for p in parts])
 
         def rows(name: str, key: str) -> dict[str, np.ndarray]:
@@ -341,7 +343,8 @@ class Results:
             info=first.info,
             table=ParamTable(table.space, table.points,
                              np.concatenate([p.table.point for p in parts]),
-                             np.concatenate([p.table.replication for p in parts]), table.labels),
+                             np.concatenate([p.table.replication for p in parts]), table.labels,
+                             table._memo),
             unit_counts=np.concatenate([p.unit_counts for p in parts]),
             flight_threats=np.concatenate([p.flight_threats for p in parts]),
             flight_killed=np.concatenate([p.flight_killed for p in parts]),
@@ -359,7 +362,6 @@ TABLES = ("replications", "units", "threats", "passages")
 
 
 def _arrow_tables(results: Results) -> dict[str, Any]:
-    import pyarrow as pa
 
     info = results.info
     R, U = results.runs, len(info.unit_ids)
@@ -374,15 +376,15 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         replications[name] = links[:, i]
     for e, eid in enumerate(info.entity_ids):
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
-    if len(results.table.points) > 1:  # the parameters that vary between rows; the others
-        varying = results.table.to_arrow()  # are in the metadata
-        for name in varying.column_names[2:]:
-            replications[name] = varying[name]
+    varying = {}  # the parameters that vary between rows; the others are in the metadata
+    if len(results.table.points) > 1:
+        columns = results.table.to_arrow()
+        varying = {name: columns[name] for name in columns.column_names[2:]}
     units: dict[str, Any] = {
         "replication": np.repeat(results.replication, U),
-        "unit": _labels(info.unit_ids, np.tile(np.arange(U), R)),
-        "unit_type": _labels(info.unit_types, np.tile(np.arange(U), R)),
-        "guidance": _labels(info.unit_guidance, np.tile(np.arange(U), R))}
+        "unit": _labels(info.unit_ids, R),
+        "unit_type": _labels(info.unit_types, R),
+        "guidance": _labels(info.unit_guidance, R)}
     for i, name in enumerate(UNIT_COUNTS):
         units[name] = results.unit_counts[:, i, :].reshape(-1)
     for i, name in enumerate(LINKS):  # the unit's failed passages, by first broken link
@@ -410,27 +412,49 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
             b"settings": json.dumps(dict(info.settings)).encode()}
     out = {}
     for name, columns in zip(TABLES, (replications, units, threats, passages), strict=True):
-        table = pa.table({k: v if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v)
-                          for k, v in columns.items()})
-        out[name] = table.replace_schema_metadata(meta)  # the profile, constant, is here
+        out[name] = _table(columns, varying if name == "replications" else {}, meta)
     return out
 
 
-def _labels(names: tuple[str, ...], index: np.ndarray) -> Any:
-    """Names by index (−1 → the last name), dictionary-encoded: each name stored once, an
-    integer per row."""
+def _table(columns: Mapping[str, Any], varying: Mapping[str, Any], meta: dict[bytes, bytes]
+           ) -> Any:
+    """An Arrow table of the columns, which never hold a null (declared so: Parquet then
+    stores no null flags), then the varying parameters' columns (nullable: a parameter that
+    does not apply at a point has none)."""
+    import pyarrow as pa
+
+    arrays = [c if isinstance(c, pa.Array) else pa.array(c) for c in columns.values()]
+    fields = [pa.field(k, a.type, nullable=False) for k, a in zip(columns, arrays, strict=True)]
+    fields += [pa.field(k, a.type) for k, a in varying.items()]
+    return pa.Table.from_arrays([*arrays, *varying.values()],
+                                schema=pa.schema(fields, metadata=meta))
+
+
+def _labels(names: tuple[str, ...], index: np.ndarray | int) -> Any:
+    """Names by index (−1 → the last name), or every name in turn `index` times over,
+    dictionary-encoded: each name stored once, and per row an integer as narrow as the names
+    allow (Parquet encodes narrow ones faster)."""
     import pyarrow as pa
 
     unique, of_name = _dictionary(names or ("",))
-    index = np.asarray(index, dtype=np.int64)
-    return pa.DictionaryArray.from_arrays(of_name[np.where(index < 0, len(of_name) - 1, index)],
-                                          unique)
+    if isinstance(index, int):
+        codes = np.tile(of_name, index)
+    elif len(unique) == len(of_name):  # distinct names are their own dictionary
+        codes = index if len(index) == 0 or index.min() >= 0 else \
+            np.where(index < 0, len(of_name) - 1, index)
+    else:
+        codes = of_name[index]
+    return pa.DictionaryArray.from_arrays(codes.astype(of_name.dtype, copy=False), unique)
 
 
 @functools.lru_cache(maxsize=64)
 def _dictionary(names: tuple[str, ...]) -> tuple[Any, np.ndarray]:
-    """The distinct names (an Arrow array) and each name's place among them."""
+    """The distinct names (an Arrow array) and each name's place among them, as the narrowest
+    integers that hold every place."""
     import pyarrow as pa
 
+    code = np.int8 if len(names) <= 127 else np.int16 if len(names) <= 32767 else np.int32
+    if len(set(names)) == len(names):
+        return pa.array(names, type=pa.string()), np.arange(len(names), dtype=code)
     unique, of_name = np.unique(np.array(names, dtype=object), return_inverse=True)
-    return pa.array(unique.tolist(), type=pa.string()), of_name.astype(np.int32)
+    return pa.array(unique.tolist(), type=pa.string()), of_name.astype(code)

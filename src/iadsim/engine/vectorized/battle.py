@@ -79,26 +79,22 @@ def _record(block: Block, cand: kernels.Candidates, battle: kernels.Outcomes, ro
         listed, active = np.zeros_like(listed), np.zeros_like(block.active)
     else:
         active = block.active
-    tb, tj = np.nonzero(active)
     row = np.arange(B, dtype=np.int64)
     passage_table = kernels.passage_rows(listed=listed, reps=row, active=block.active,
                                          p_threat=block.p_threat, p_unit=block.p_unit, link=link,
                                          p_lo=block.windows.lo, p_hi=block.windows.hi)
+    threat_table = kernels.threat_rows(
+        active=active, flight=block.threat_flight, t0=block.t0, killer=killer,
+        kill_time=battle.kill_time, deepest=deepest, last_engaged=battle.last_engaged,
+        track_end=block.plan.track_end)
     destroyed = np.concatenate([block.destroyed_at[k] <= cs.duration_s for k in KINDS], axis=1)
     return Results(
         info=None, table=None, unit_counts=counts.astype(np.int32),  # type: ignore[arg-type]
         flight_threats=block.active.astype(np.int32) @ of_flight,
         flight_killed=(killer >= 0).astype(np.int32) @ of_flight,
         unit_links=unit_links, deepest=_per_row(deepest, len(LINKS)), destroyed=destroyed,
-        threat_rows={"row": tb.astype(np.int64), "threat": _rank(tb).astype(np.int32),
-                     "flight": block.threat_flight[tj].astype(np.int32),
-                     "start_s": block.t0[tb, tj], "killer": killer[tb, tj].astype(np.int32),
-                     "kill_time_s": np.where(killer[tb, tj] >= 0, battle.kill_time[tb, tj],
-                                             np.nan),
-                     "deepest_link": deepest[tb, tj],
-                     "arrived_first": (killer[tb, tj] < 0) & (
-                         battle.last_engaged[tb, tj] >
-                         block.t0[tb, tj] + block.plan.track_end[block.threat_flight[tj]])},
+        threat_rows=dict(zip(("row", "threat", "flight", "start_s", "killer", "kill_time_s",
+                              "deepest_link", "arrived_first"), threat_table, strict=True)),
         passage_rows=dict(zip(("row", "threat", "unit", "link", "entry_s", "exit_s"),
                               passage_table, strict=True)))
 
@@ -115,9 +111,3 @@ def _candidates(block: Block) -> kernels.Candidates:
     return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
                               block.p_threat, static["words"][block.p_static],
                               static["priority"][block.p_static], block.windows.lo)
-
-
-def _rank(rows: np.ndarray) -> np.ndarray:
-    """0, 1, 2, … within each run of equal values of a sorted array."""
-    start = np.r_[0, np.flatnonzero(rows[1:] != rows[:-1]) + 1]
-    return np.arange(len(rows)) - np.repeat(start, np.diff(np.r_[start, len(rows)]))

@@ -409,6 +409,36 @@ def first_broken_links(cand, windows, out, link, listed, unit_links, deepest):
 
 
 @numba.njit(cache=True)
+def threat_rows(active, flight, t0, killer, kill_time, deepest, last_engaged, track_end):
+    """The per-threat table of the active threats, in (row, threat) order: row, threat (its
+    rank among the row's active threats), flight, start, killer (−1: none), kill time (NaN:
+    not killed), deepest link, and whether it arrived first (a leaker whose last engagement
+    resolved after the end of its route)."""
+    n = 0
+    for b in range(active.shape[0]):
+        for j in range(active.shape[1]):
+            n += active[b, j]
+    row, threat = np.empty(n, np.int64), np.empty(n, np.int32)
+    of_flight, start, by = np.empty(n, np.int32), np.empty(n), np.empty(n, np.int32)
+    killed_at, deepest_link = np.empty(n), np.empty(n, deepest.dtype)
+    arrived_first = np.empty(n, np.bool_)
+    r = 0
+    for b in range(active.shape[0]):
+        k = 0
+        for j in range(active.shape[1]):
+            if active[b, j]:
+                f = flight[j]
+                row[r], threat[r], of_flight[r], start[r] = b, k, f, t0[b, j]
+                by[r], deepest_link[r] = killer[b, j], deepest[b, j]
+                killed_at[r] = kill_time[b, j] if killer[b, j] >= 0 else np.nan
+                arrived_first[r] = killer[b, j] < 0 and \
+                    last_engaged[b, j] > t0[b, j] + track_end[f]
+                k += 1
+                r += 1
+    return row, threat, of_flight, start, by, killed_at, deepest_link, arrived_first
+
+
+@numba.njit(cache=True)
 def passage_rows(listed, reps, active, p_threat, p_unit, link, p_lo, p_hi):
     """The per-passage table of the listed passages, in (row, passage) order: the row's label
     from reps, threat (its rank among the row's active threats), unit, link, entry and exit
