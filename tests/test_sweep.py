@@ -173,6 +173,20 @@ def test_a_rerun_skips_what_is_done_and_a_changed_file_is_refused(tmp_path):
     assert count == 4 * 500
 
 
+def test_a_changed_task_size_keeps_the_stores_and_says_so(tmp_path):
+    path = write_sweep(tmp_path, replications=300)
+    store = tmp_path / "store"
+    first = sweep(load_sweep(path), store)
+    assert (first.task_replications, first.tasks) == (150, 8)
+    write_sweep(tmp_path, replications=300, task_replications=100)  # rows do not depend on it
+    result = runner.invoke(app, ["sweep", str(path), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert "task_replications 100 not applied" in result.output
+    assert "began with tasks of 150" in result.output
+    again = sweep(load_sweep(path), store)
+    assert (again.task_replications, again.tasks, again.tasks_run) == (150, 8, 0)
+
+
 def test_sweeps_of_other_names_share_a_store(tmp_path):
     store = tmp_path / "store"
     sweep(load_sweep(write_sweep(tmp_path, "a")), store)

@@ -23,7 +23,7 @@ from iadsim.analysis.inference import Inference, InferenceError
 from iadsim.analysis.inference import infer as weigh
 from iadsim.analysis.summary import Accumulator, Estimate, summary_observables
 from iadsim.compile import structure_values
-from iadsim.engine import DEFAULT_ENGINE, EngineInterrupted, check_engine
+from iadsim.engine import DEFAULT_ENGINE, EngineInterrupted, block_size, check_engine
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import DEFAULT_OBSERVABLES, Results, RunInfo, run_info
 from iadsim.inert import Inert, inert_parameters
@@ -273,13 +273,8 @@ def chunk_size(model: Model, engine: str, plan: Any = None, memory: float | None
     """Rows handed to an engine at once (results never depend on it): for the vectorized
     engine, a block that fits half of `memory` bytes (default 1 GB); MemoryBudgetError if
     one replication cannot fit."""
-    if engine == "reference":
-        return REFERENCE_CHUNK
-    from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
-
-    plan = plan or Plan(model.structure)
-    plan.check_memory(memory or DEFAULT_MEMORY)
-    return plan.block_size(memory or DEFAULT_MEMORY)
+    return REFERENCE_CHUNK if engine == "reference" else \
+        block_size(model.structure, plan, memory)
 
 
 def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,

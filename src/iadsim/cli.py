@@ -669,6 +669,12 @@ def sweep_command(
               + (f", {skipped:,} already in the store" if skipped else "")
               + f") on {escape(report.executor)}, {report.seconds:.1f} s → "
               f"{escape(report.store)}")
+    asked = spec.task_replications
+    if asked and min(asked, spec.replications) != report.task_replications:
+        err.print(f"[yellow]note:[/yellow] task_replications {asked:,} not applied: the store's "
+                  f"sweep {escape(report.name)} began with tasks of "
+                  f"{report.task_replications:,} and keeps them (results do not depend on it; "
+                  "--overwrite starts the sweep again)", soft_wrap=True)
     out.print(f"query it: iadsim query {escape(report.store)} \"SELECT * FROM summaries "
               f"WHERE observable = 'leakers'\"", highlight=False, soft_wrap=True)
 

@@ -110,7 +110,7 @@ def explain(model: Model, from_profile: str, to_profile: str,
     (or, with `sampled`, estimated from that many random orders of the groups, each share's
     interval over the orders); `progress(done, total)` is told the coalitions run."""
     space = model.space
-    start, end = _profile(space, from_profile), _profile(space, to_profile)
+    start, end = named_profile(space, from_profile), named_profile(space, to_profile)
     plan = None
     if engine == "vectorized":  # built once, handed to every batch
         from iadsim.engine.vectorized import Plan
@@ -166,7 +166,7 @@ def explain(model: Model, from_profile: str, to_profile: str,
         difference=Estimate.of(difference), groups=effects, unchanged=tuple(unchanged),
         efficiency_gap=gap,
         method=f"sampled ({sampled} permutations)" if sampled else "exact",
-        links={name: _links_by_type(r) for name, r in labels.items()},
+        links={name: r.links_by_unit_type() for name, r in labels.items()},
         deepest={name: dict(zip(LINKS, r.deepest.mean(axis=0).tolist(), strict=True))
                  for name, r in labels.items()})
 
@@ -270,7 +270,9 @@ def _match(space: ParameterSpace, pattern: str, every: list[str]) -> list[str]:
     return [p for p in every if p in found or any(p.startswith(f + ".") for f in found)]
 
 
-def _profile(space: ParameterSpace, name: str) -> Any:
+def named_profile(space: ParameterSpace, name: str) -> Any:
+    """The point of a profile (`base`: the scenario's own values); ExplainError naming the
+    profiles if there is no such one."""
     if name != "base" and name not in space.scenario.profiles:
         known = ", ".join(["base", *space.scenario.profiles])
         raise ExplainError([f"no profile {name!r}; profiles: {known}"])
@@ -332,14 +334,3 @@ def _slice(results: Results, lo: int, hi: int) -> Results:
                    flight_killed=results.flight_killed[lo:hi],
                    unit_links=results.unit_links[lo:hi], deepest=results.deepest[lo:hi],
                    destroyed=results.destroyed[lo:hi])
-
-
-def _links_by_type(results: Results) -> dict[str, dict[str, float]]:
-    """Failed passages per run by first broken link, for each unit type."""
-    types = results.info.unit_types
-    mean = results.unit_links.mean(axis=0)  # (units, links)
-    out: dict[str, dict[str, float]] = {}
-    for t in dict.fromkeys(types):
-        rows = mean[[i for i, u in enumerate(types) if u == t]].sum(axis=0)
-        out[t] = dict(zip(LINKS, rows.tolist(), strict=True))
-    return out

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.analysis.explain import _links_by_type, _profile, assign
+from iadsim.analysis.explain import assign, named_profile
 from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
@@ -46,7 +46,8 @@ class WhatIf:
         space = model.space
         self.model, self.profile, self.fixed, self.runs, self.seed, self.engine = \
             model, profile, fixed, runs, seed, engine
-        self.start, self.end = _profile(space, profile).theta, _profile(space, fixed).theta
+        self.start = named_profile(space, profile).theta
+        self.end = named_profile(space, fixed).theta
         groups = model.scenario.explanations or {}
         members, _ = assign(space, self.start, self.end, groups)
         self.groups = {name: np.array([space.by_path[p].slot for p in paths], dtype=np.int64)
@@ -131,4 +132,4 @@ class WhatIf:
                 "runs": self.runs, "seed": self.seed,
                 "outcomes": {k: Estimate.of(results.observable(k)).as_dict()
                              for k in OUTCOMES},
-                "links": _links_by_type(results)}
+                "links": results.links_by_unit_type()}

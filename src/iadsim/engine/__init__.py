@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from iadsim.compile import CompiledScenario
     from iadsim.engine.results import Results
     from iadsim.model import Model
     from iadsim.tables import ParamTable
@@ -16,7 +17,7 @@ ENGINES = ("vectorized", "reference")
 DEFAULT_ENGINE = "vectorized"
 
 __all__ = ["DEFAULT_ENGINE", "ENGINES", "EngineInterrupted", "MemoryBudgetError",
-           "check_engine", "run"]
+           "block_size", "check_engine", "run"]
 
 
 class MemoryBudgetError(ValueError):
@@ -31,6 +32,18 @@ class EngineInterrupted(KeyboardInterrupt):
     def __init__(self, partial: Results | None):
         super().__init__()
         self.partial = partial
+
+
+def block_size(structure: CompiledScenario, plan: Any = None, memory: float | None = None
+               ) -> int:
+    """Replications the vectorized engine plays at once within half of `memory` bytes
+    (default 1 GB; results never depend on it); MemoryBudgetError if one cannot fit. `plan`:
+    the scenario's Plan, if built."""
+    from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
+
+    plan = plan or Plan(structure)
+    plan.check_memory(memory or DEFAULT_MEMORY)
+    return plan.block_size(memory or DEFAULT_MEMORY)
 
 
 def check_engine(name: str) -> str:

@@ -213,6 +213,13 @@ class Results:
                                     f"{', '.join(known) or 'none'}")
         return np.array([label == value for label in labels[key]], dtype=bool)
 
+    def links_by_unit_type(self) -> dict[str, dict[str, float]]:
+        """Failed passages per run by first broken link, for each unit type."""
+        types = self.info.unit_types
+        per_run = self.unit_links.sum(axis=0) / max(self.runs, 1)  # (units, links)
+        return {t: dict(zip(LINKS, per_run[[u == t for u in types]].sum(axis=0).tolist(),
+                            strict=True)) for t in dict.fromkeys(types)}
+
     def summary(self, observables: Sequence[str] = DEFAULT_OBSERVABLES) -> dict[str, Estimate]:
         """Mean and 95% interval of each observable over the rows."""
         return {name: Estimate.of(self.observable(name)) for name in observables}

@@ -128,13 +128,12 @@ def _outcomes(results: Results) -> str:
 def _links_by_type(results: Results) -> str:
     import plotly.graph_objects as go
 
-    types = list(dict.fromkeys(results.info.unit_types))
-    per_run = results.unit_links.sum(axis=0) / max(results.runs, 1)  # (units, links)
+    by_type = results.links_by_unit_type()
     fig = go.Figure()
-    for k, link in enumerate(LINKS):
-        y = [float(per_run[[t == u for u in results.info.unit_types], k].sum()) for t in types]
+    for link in LINKS:
+        y = [links[link] for links in by_type.values()]
         if any(y):
-            fig.add_trace(go.Bar(x=types, y=y, name=link,
+            fig.add_trace(go.Bar(x=list(by_type), y=y, name=link,
                                  hovertemplate=f"{link}: %{{y:.2f}} per run<extra></extra>"))
     fig.update_layout(barmode="stack", title="Failed passages per run by first broken link",
                       yaxis_title="passages per run", height=380,

@@ -18,7 +18,7 @@ import numpy as np
 
 from iadsim import interrupt
 from iadsim.analysis.summary import Accumulator, summary_observables
-from iadsim.engine import EngineInterrupted
+from iadsim.engine import EngineInterrupted, block_size
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import run_info
 from iadsim.model import Model
@@ -62,6 +62,7 @@ class SweepReport:
     tasks_run: int  # by this call (the others were already committed)
     seconds: float
     executor: str
+    task_replications: int  # replications per task: the size the store's sweep began with
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -259,11 +260,7 @@ def task_size(sweep: Sweep) -> int:
         return min(sweep.task_replications, sweep.replications)
     if sweep.engine == "reference":
         return min(sweep.replications, 1000)
-    from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
-
-    plan = Plan(sweep.model.structure)
-    plan.check_memory(DEFAULT_MEMORY)
-    return min(sweep.replications, plan.block_size(DEFAULT_MEMORY))
+    return min(sweep.replications, block_size(sweep.model.structure))
 
 
 def tasks_of(points: int, replications: int, size: int) -> list[tuple[int, int, int]]:
@@ -307,7 +304,8 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
         def report() -> SweepReport:
             return SweepReport(sweep.name, str(target.folder), sweep.points,
                                sweep.replications, len(tasks), committed,
-                               time.monotonic() - start, executor_name)
+                               time.monotonic() - start, executor_name,
+                               target.task_replications)
 
         if progress is not None:
             progress(Progress(len(done), len(tasks), points.done, sweep.points, 0, left))
