@@ -31,7 +31,7 @@ from iadsim.engine.results import TABLES
 from iadsim.store import ResultsError
 from iadsim.sweeps import Progress, SweepError
 from iadsim.sweeps.run import tasks_of
-from iadsim.views import QueryError
+from iadsim.views import QueryError, connect
 
 runner = CliRunner()
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -313,6 +313,25 @@ def test_queries_only_read_the_results(tmp_path):
         with pytest.raises(QueryError, match=message):
             query(store, sql)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_query_opens_the_views_it_names_and_sees_the_same_rows(tmp_path):
+    store = tmp_path / "store"
+    sweep(load_sweep(write_sweep(tmp_path)), store)
+    con = connect(store, ["Units", "nothing"])
+    try:
+        views = {r[0] for r in con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal")
+                 .fetchall()}
+    finally:
+        con.close()
+    assert views == {"units"}
+    joined = "SELECT count(*) AS n FROM replications JOIN units USING (sweep, point, replication)"
+    assert query(store, joined).to_pylist() == [{"n": 4 * 400}]  # one unit
+    # a view named only inside a string is not seen by the parse: every view is opened then
+    hidden = query(store, "SELECT count(*) AS n FROM query_table('threats')")
+    assert hidden.to_pylist() == query(store, "SELECT count(*) AS n FROM threats").to_pylist()
+    with pytest.raises(QueryError, match="no_such_view"):
+        query(store, "SELECT * FROM no_such_view")
 
 
 # --- the command line -----------------------------------------------------------------------------

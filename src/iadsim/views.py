@@ -5,30 +5,34 @@ same four tables with `sweep` and `point` columns first, and `points` (each swee
 sweep, point, one column per parameter path), `summaries` (each finished point's observables:
 runs, mean, se, ci_low, ci_high) and `sweeps` (what each sweep is). Views read only the files
 that commit records name: a task or block still being written, or killed while it was, is not
-seen.
+seen. A query opens only the views it names (each view of a large store reads the footer of
+every file it lists).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from iadsim.store import COMMITS, MANIFEST, SUMMARY, TABLES, ResultsError
 from iadsim.sweeps.store import GLOB, MARK, SUMMARY_TABLE, check_store, committed_files, sweeps
 
-__all__ = ["QueryError", "connect", "query", "relation"]
+__all__ = ["VIEWS", "QueryError", "connect", "query", "relation"]
 
 _READ = "union_by_name = true, hive_partitioning = false"
+VIEWS = (*TABLES, SUMMARY_TABLE, "points", "sweeps")  # a run folder has the first five
 
 
 class QueryError(Exception):
     """A folder that holds no results, or SQL DuckDB refused; one line for the user."""
 
 
-def connect(folder: str | Path) -> Any:
-    """An in-memory DuckDB connection with views over the results in `folder`."""
+def connect(folder: str | Path, views: Iterable[str] | None = None) -> Any:
+    """An in-memory DuckDB connection with views over the results in `folder`: those named
+    in `views` (case-insensitive; others ignored), or all of them."""
     import duckdb
 
     folder = Path(folder)
@@ -44,12 +48,14 @@ def connect(folder: str | Path) -> Any:
     if GLOB & set(str(root)):
         raise QueryError(f"{folder}: a path with any of {' '.join(sorted(GLOB))} cannot be "
                          "read (DuckDB takes it as a pattern): move or rename the folder")
+    wanted = set(VIEWS) if views is None else {v.lower() for v in views} & set(VIEWS)
     con = duckdb.connect()
     try:
+        con.execute("SET parquet_metadata_cache = true")  # footers read once, not per use
         if (folder / MARK).is_file():
-            _store_views(con, root)
+            _store_views(con, root, wanted)
         else:
-            _run_views(con, root)
+            _run_views(con, root, wanted)
         # queries read the results and nothing else: no other file, no writing
         con.execute(f"SET allowed_directories = [{_quoted(str(root) + os.sep)}]")
         con.execute("SET enable_external_access = false")
@@ -72,11 +78,19 @@ def relation(folder: str | Path, sql: str) -> Any:
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         kinds = ", ".join(s.type.name for s in statements) or "nothing"
         raise QueryError(f"SQL: give one SELECT (or WITH … SELECT) statement; got {kinds}")
-    con = connect(folder)
-    try:
-        return con.sql(sql)
-    except duckdb.Error as exc:
-        raise QueryError(_one_line(exc)) from None
+    names = _named_tables(sql)
+    # the views the query names; if one was missed after all, every view
+    for views in ([names, None] if names is not None else [None]):
+        con = connect(folder, views)
+        try:
+            return con.sql(sql)
+        except duckdb.CatalogException as exc:
+            con.close()
+            missing = exc
+        except duckdb.Error as exc:
+            con.close()
+            raise QueryError(_one_line(exc)) from None
+    raise QueryError(_one_line(missing)) from None
 
 
 def query(folder: str | Path, sql: str) -> Any:
@@ -88,6 +102,28 @@ def query(folder: str | Path, sql: str) -> Any:
         return rel.to_arrow_table()
     except duckdb.Error as exc:  # errors raised as the query runs
         raise QueryError(_one_line(exc)) from None
+
+
+def _named_tables(sql: str) -> set[str] | None:
+    """The tables a statement names, from DuckDB's parse tree (not bound: the views do not
+    exist yet); None if it cannot be parsed."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        tree = json.loads(con.execute("SELECT json_serialize_sql($1)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        return None
+    names: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                names.add(str(node.get("table_name", "")))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
 
 
 def _one_line(exc: Exception) -> str:
@@ -117,18 +153,22 @@ def _view(con: Any, name: str, paths: list[Path], options: str = "",
     con.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
 
 
-def _store_views(con: Any, folder: Path) -> None:
+def _store_views(con: Any, folder: Path, wanted: set[str]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     check_store(folder)
     empty = "SELECT NULL::VARCHAR AS sweep, NULL::BIGINT AS point WHERE false"
+    files = committed_files(folder, [t for t in (*TABLES, SUMMARY_TABLE) if t in wanted])
     for table in TABLES:
-        _view(con, table, list(committed_files(folder, table)), _READ, empty=empty)
-    _view(con, "summaries", list(committed_files(folder, SUMMARY_TABLE)), _READ,
-          empty=empty.replace(" WHERE", ", NULL::VARCHAR AS observable, NULL::BIGINT AS runs, "
-                              "NULL::DOUBLE AS mean, NULL::DOUBLE AS se, NULL::DOUBLE AS "
-                              "ci_low, NULL::DOUBLE AS ci_high WHERE"))
+        if table in files:
+            _view(con, table, files[table], _READ, empty=empty)
+    if SUMMARY_TABLE in files:
+        _view(con, SUMMARY_TABLE, files[SUMMARY_TABLE], _READ, empty=empty.replace(
+            " WHERE", ", NULL::VARCHAR AS observable, NULL::BIGINT AS runs, NULL::DOUBLE AS "
+            "mean, NULL::DOUBLE AS se, NULL::DOUBLE AS ci_low, NULL::DOUBLE AS ci_high WHERE"))
+    if not {"points", "sweeps"} & wanted:
+        return
     records = sweeps(folder)
     points = []
     for s in records:
@@ -146,13 +186,16 @@ def _store_views(con: Any, folder: Path) -> None:
     con.execute("CREATE VIEW sweeps AS SELECT * FROM _sweeps")
 
 
-def _run_views(con: Any, folder: Path) -> None:
+def _run_views(con: Any, folder: Path, wanted: set[str]) -> None:
     import pyarrow as pa
 
     records = [json.loads(p.read_text(encoding="utf-8"))
                for p in sorted((folder / COMMITS).glob("part-*.json"))]
     for table in TABLES:
-        _view(con, table, [folder / table / f"{r['name']}.parquet" for r in records])
+        if table in wanted:
+            _view(con, table, [folder / table / f"{r['name']}.parquet" for r in records])
+    if SUMMARY_TABLE not in wanted:
+        return
     summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8")) \
         if (folder / SUMMARY).is_file() else {"observables": {}, "runs": 0}
     found = summary["observables"]

@@ -42,7 +42,7 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
     if not is_store(folder):
         raise SweepFigureError(f"{folder}: not a sweep store (iadsim sweep --store); a "
                                "`run --out` folder has no sweep to plot")
-    con = connect(folder)
+    con = connect(folder, ["sweeps", "points", "summaries"])
     try:
         names = [r[0] for r in con.sql("SELECT name FROM sweeps ORDER BY name").fetchall()]
         if not names:

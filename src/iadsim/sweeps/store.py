@@ -257,14 +257,19 @@ def sweeps(folder: str | Path) -> list[dict[str, Any]]:
     return sorted(found, key=lambda s: s["name"])
 
 
-def committed_files(folder: str | Path, table: str) -> Iterable[Path]:
-    """The files of a table that commit records name, over every sweep of the store; for
-    `summaries`, the summaries of every sweep's finished points."""
+def committed_files(folder: str | Path, tables: Iterable[str]) -> dict[str, list[Path]]:
+    """The files of each table that commit records name, over every sweep of the store (the
+    records read once for all the tables); for `summaries`, the summaries of every sweep's
+    finished points."""
     folder = Path(folder)
+    out: dict[str, list[Path]] = {t: [] for t in tables}
+    named = [t for t in out if t != SUMMARY_TABLE]
     for sweep in sweeps(folder):
-        if table == SUMMARY_TABLE:
-            yield from sorted((folder / SUMMARY_TABLE / f"sweep={sweep['name']}").glob(
-                "point=*/summary.parquet"))
-            continue
-        for record in task_records(folder / SWEEPS / sweep["name"]):
-            yield folder / record["files"][table]
+        if SUMMARY_TABLE in out:
+            out[SUMMARY_TABLE] += sorted((folder / SUMMARY_TABLE / f"sweep={sweep['name']}")
+                                         .glob("point=*/summary.parquet"))
+        if named:
+            for record in task_records(folder / SWEEPS / sweep["name"]):
+                for table in named:
+                    out[table].append(folder / record["files"][table])
+    return out
