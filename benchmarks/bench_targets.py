@@ -167,7 +167,8 @@ def peak_memory(args: list[str]) -> float:
     launcher = ("import os, subprocess, sys\n"
                 "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, "
                 "stderr=subprocess.DEVNULL)\n"
-                "print(os.wait4(p.pid, 0)[2].ru_maxrss)")
+                "_, status, usage = os.wait4(p.pid, 0)\n"
+                "sys.exit(f'{sys.argv[1:]} failed') if status else print(usage.ru_maxrss)")
     out = subprocess.run([sys.executable, "-c", launcher, *args], capture_output=True,
                          text=True, check=True)
     return int(out.stdout) / 1024

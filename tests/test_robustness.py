@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+from conftest import dump, minimal_scenario
 from typer.testing import CliRunner
 
 from iadsim.cli import app
@@ -307,6 +308,19 @@ def test_an_unwritable_out_is_refused_before_any_work(tmp_path):
     locked.mkdir(mode=0o500)
     result = runner.invoke(app, ["run", SCENARIO, "--out", str(locked / "out")])
     assert result.exit_code == 1 and "cannot write here" in result.output
+
+
+def test_a_defence_without_fire_units_writes_its_tables(tmp_path):
+    scenario = minimal_scenario()
+    scenario["fire_units"] = []
+    path = tmp_path / "none.yaml"
+    path.write_text(dump(scenario))
+    result = runner.invoke(app, ["run", str(path), "-n", "40", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = tables(tmp_path / "out")
+    assert written["replications"].num_rows == 40 and written["units"].num_rows == 0
+    assert written["passages"].num_rows == 0
+    assert assert_consistent(tmp_path / "out") == 40
 
 
 def test_one_run_shows_its_interval_as_undefined():

@@ -31,7 +31,7 @@ from iadsim.engine.results import TABLES
 from iadsim.store import ResultsError
 from iadsim.sweeps import Progress, SweepError
 from iadsim.sweeps.run import tasks_of
-from iadsim.views import QueryError, connect
+from iadsim.views import VIEWS, QueryError, connect
 
 runner = CliRunner()
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -332,6 +332,11 @@ def test_a_query_opens_the_views_it_names_and_sees_the_same_rows(tmp_path):
     assert hidden.to_pylist() == query(store, "SELECT count(*) AS n FROM threats").to_pylist()
     with pytest.raises(QueryError, match="no_such_view"):
         query(store, "SELECT * FROM no_such_view")
+    # what lists the views by name (SHOW, the catalog) sees all of them
+    for sql in ("SHOW TABLES", "SELECT name FROM (SHOW TABLES)",
+                "SELECT table_name AS name FROM information_schema.tables"):
+        listed = set(query(store, sql)["name"].to_pylist())
+        assert set(VIEWS) <= listed, sql
 
 
 # --- the command line -----------------------------------------------------------------------------

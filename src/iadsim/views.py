@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = ["VIEWS", "QueryError", "connect", "query", "relation"]
 
 _READ = "union_by_name = true, hive_partitioning = false"
 VIEWS = (*TABLES, SUMMARY_TABLE, "points", "sweeps")  # a run folder has the first five
+_CATALOG_SCHEMAS = ("information_schema", "pg_catalog")
 
 
 class QueryError(Exception):
@@ -79,18 +81,25 @@ def relation(folder: str | Path, sql: str) -> Any:
         kinds = ", ".join(s.type.name for s in statements) or "nothing"
         raise QueryError(f"SQL: give one SELECT (or WITH … SELECT) statement; got {kinds}")
     names = _named_tables(sql)
-    # the views the query names; if one was missed after all, every view
-    for views in ([names, None] if names is not None else [None]):
-        con = connect(folder, views)
+    try:
         try:
-            return con.sql(sql)
+            return _select(folder, names, sql)
         except duckdb.CatalogException as exc:
-            con.close()
-            missing = exc
-        except duckdb.Error as exc:
-            con.close()
-            raise QueryError(_one_line(exc)) from None
-    raise QueryError(_one_line(missing)) from None
+            words = set(re.findall(r"\w+", str(exc).lower()))
+            if names is None or not (set(VIEWS) - names) & words:
+                raise
+        return _select(folder, None, sql)  # a view the parse did not show after all
+    except duckdb.Error as exc:
+        raise QueryError(_one_line(exc)) from None
+
+
+def _select(folder: str | Path, views: set[str] | None, sql: str) -> Any:
+    con = connect(folder, views)
+    try:
+        return con.sql(sql)
+    except BaseException:
+        con.close()
+        raise
 
 
 def query(folder: str | Path, sql: str) -> Any:
@@ -105,12 +114,16 @@ def query(folder: str | Path, sql: str) -> Any:
 
 
 def _named_tables(sql: str) -> set[str] | None:
-    """The tables a statement names, from DuckDB's parse tree (not bound: the views do not
-    exist yet); None if it cannot be parsed."""
+    """The views a statement needs, from DuckDB's parse tree (not bound: the views do not
+    exist yet); None for every view: SQL it cannot parse, SHOW or DESCRIBE, table functions
+    and the catalog's own tables (which list or reach views by name), or no view named."""
     import duckdb
 
-    with duckdb.connect() as con:
-        tree = json.loads(con.execute("SELECT json_serialize_sql($1)", [sql]).fetchone()[0])
+    try:
+        with duckdb.connect() as con:
+            tree = json.loads(con.execute("SELECT json_serialize_sql($1)", [sql]).fetchone()[0])
+    except duckdb.Error:
+        return None
     if tree.get("error"):
         return None
     names: set[str] = set()
@@ -118,12 +131,16 @@ def _named_tables(sql: str) -> set[str] | None:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE":
-                names.add(str(node.get("table_name", "")))
+            kind = node.get("type")
+            if kind in ("SHOW_REF", "TABLE_FUNCTION") or kind == "BASE_TABLE" and \
+                    str(node.get("schema_name", "")).lower() in _CATALOG_SCHEMAS:
+                return None
+            if kind == "BASE_TABLE":
+                names.add(str(node.get("table_name", "")).lower())
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return names
+    return names if names & set(VIEWS) else None
 
 
 def _one_line(exc: Exception) -> str:

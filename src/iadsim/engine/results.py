@@ -369,7 +369,6 @@ TABLES = ("replications", "units", "threats", "passages")
 
 
 def _arrow_tables(results: Results) -> dict[str, Any]:
-
     info = results.info
     R, U = results.runs, len(info.unit_ids)
     threats, killed, links = results.threats, results.killed, results.links
@@ -444,8 +443,8 @@ def _labels(names: tuple[str, ...], index: np.ndarray | int) -> Any:
     import pyarrow as pa
 
     unique, of_name = _dictionary(names or ("",))
-    if isinstance(index, int):
-        codes = np.tile(of_name, index)
+    if isinstance(index, int):  # (no names: no rows)
+        codes = np.tile(of_name, index if names else 0)
     elif len(unique) == len(of_name):  # distinct names are their own dictionary
         codes = index if len(index) == 0 or index.min() >= 0 else \
             np.where(index < 0, len(of_name) - 1, index)

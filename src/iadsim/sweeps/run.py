@@ -130,7 +130,7 @@ def run_task(job: Job | None, point: int, first: int, runs: int) -> TaskOutput:
     for name in TABLES:
         table = tables[name]
         n = table.num_rows
-        sweep = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+        sweep = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)),
                                                pa.array([job.sweep]))
         table = table.add_column(0, "point", pa.array(np.full(n, point, np.int64)))
         files[name] = parquet_bytes(table.add_column(0, "sweep", sweep))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from iadsim import interrupt
+from iadsim import engine, interrupt
 from iadsim.compile import CompiledScenario
 from iadsim.engine.results import Results
 from iadsim.engine.vectorized.battle import play
 from iadsim.engine.vectorized.block import Block, arrivals
 from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys
-from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
+from iadsim.engine.vectorized.plan import Plan
 from iadsim.tables import ParamTable
 
 __all__ = ["Plan", "loops_cached", "run_vectorized"]
@@ -30,9 +30,7 @@ def run_vectorized(cs: CompiledScenario, table: ParamTable, *, seed: int,
     """Run every row of the table, a block at a time (`rows`: also the per-threat and
     per-passage tables). `plan` is the scenario's Plan, if already built."""
     plan = plan or Plan(cs)
-    if block_size is None:
-        plan.check_memory(DEFAULT_MEMORY)
-    size = block_size or plan.block_size()
+    size = block_size or engine.block_size(cs, plan)
     order = None
     if plan.streams and len(table) > size:  # a stream's threats take as many slots in a block
         # as its busiest row has arrivals: rows of like arrivals are played together, and put
@@ -59,7 +57,8 @@ def loops_cached() -> bool:
 
     loops = (counter_rng._grid, chain_kernels.command_chain, chain_kernels.order_times,
              chain_kernels.passage_windows, battle_kernels.play_block,
-             battle_kernels.first_broken_links, battle_kernels.passage_rows)
+             battle_kernels.first_broken_links, battle_kernels.passage_rows,
+             battle_kernels.threat_rows)
     try:  # the index of each loop's cache, empty when missing or stale
         return all(loop._cache._cache_file._load_index() for loop in loops)
     except Exception:  # a Numba without this layout: say nothing rather than guess
