@@ -29,17 +29,18 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}; Python {platform.python_version()}")
     model = load("caracas-2026", "reported")
-    report(model, Path(tempfile.mkdtemp()) / "warm.html", runs=100)  # imports, compiled loops
-    folder = Path(tempfile.mkdtemp(prefix="iadsim-bench-report-"))
-    for label, options in (("reported, 2,000 runs", {}),
-                           ("with the explanation from full", {"explain_from": "full"})):
-        path = folder / "report.html"
-        start = time.perf_counter()
-        report(model, path, runs=2000, seed=1, **options)
-        took = time.perf_counter() - start
-        size = path.stat().st_size
-        print(f"report ({label}): {size / 2**20:.2f} MB (limit 8 MB: "
-              f"{'met' if size < LIMIT else 'NOT met'}), built in {took:.2f} s")
+    with tempfile.TemporaryDirectory(prefix="iadsim-bench-report-") as name:
+        folder = Path(name)
+        report(model, folder / "warm.html", runs=100)  # imports, compiled loops
+        for label, options in (("reported, 2,000 runs", {}),
+                               ("with the explanation from full", {"explain_from": "full"})):
+            path = folder / "report.html"
+            start = time.perf_counter()
+            report(model, path, runs=2000, seed=1, **options)
+            took = time.perf_counter() - start
+            size = path.stat().st_size
+            print(f"report ({label}): {size / 2**20:.2f} MB (limit 8 MB: "
+                  f"{'met' if size < LIMIT else 'NOT met'}), built in {took:.2f} s")
     w = what_if(load("caracas-2026"), runs=2000)
     w.evaluate(w.choice({}))
     for request in ({"fixed": ["orders"]}, {"fixed": list(w.groups)},

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_params import best_of  # noqa: E402
 
 from iadsim.api import load_sweep, query, sweep  # noqa: E402
+from iadsim.store import TABLES  # noqa: E402
 from iadsim.sweeps.store import SweepStore  # noqa: E402
 
 IADSIM = [str(Path(sys.executable).parent / "iadsim")]
@@ -87,7 +88,7 @@ def speedup(folder: Path, replications: int) -> None:
 
 def _rows(store: Path) -> int:
     return sum(query(store, f"SELECT count(*) AS n FROM {t}").to_pylist()[0]["n"]
-               for t in ("replications", "units", "threats", "passages"))
+               for t in TABLES)
 
 
 def _bytes(store: Path) -> int:

@@ -125,8 +125,9 @@ def _is_sweep(block: str) -> bool:
     return re.search(r"^scenario:", block, re.M) is not None
 
 
-SCENARIO_BLOCKS = [b for b in code_blocks(README, "yaml") if not _is_sweep(b)]
-SWEEP_BLOCKS = [b for b in code_blocks(README, "yaml") if _is_sweep(b)]
+_YAML = code_blocks(README, "yaml")
+SCENARIO_BLOCKS = [b for b in _YAML if not _is_sweep(b)]
+SWEEP_BLOCKS = [b for b in _YAML if _is_sweep(b)]
 
 
 @pytest.mark.parametrize("block", range(len(SCENARIO_BLOCKS)))
@@ -137,7 +138,7 @@ def test_readme_yaml_is_a_valid_scenario(tmp_path: Path, block: int) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_readme_sweep_file_is_the_example_and_loads(tmp_path: Path) -> None:
+def test_readme_sweep_file_is_the_example_and_loads() -> None:
     from iadsim.api import load_sweep
 
     assert len(SWEEP_BLOCKS) == 1, "README shows one sweep file"

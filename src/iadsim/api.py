@@ -571,9 +571,8 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
                           engine=engine) if explain_from else None
     inference = infer(model, evidence, hypotheses, runs=runs, seed=seed, engine=engine) \
         if evidence is not None or hypotheses is not None else None
-    source = model.scenario.source
     return build_report(results, model.scenario, path, summary=summary,
-                        coast=coast_for(Path(source.file) if source is not None else None),
+                        coast=coast_for(model.scenario),
                         sources=parameters(model), explanation=explanation,
                         inference=inference, trace=events)
 
@@ -597,7 +596,6 @@ def serve(model: Model, *, port: int = 8765, host: str = "127.0.0.1",
     from iadsim.reports.map import coast_for
     from iadsim.reports.server import make_server
 
-    source = model.scenario.source
     return make_server(what_if(model, profile, fixed, runs=runs, seed=seed, engine=engine),
-                       model.scenario, coast_for(Path(source.file) if source else None),
+                       model.scenario, coast_for(model.scenario),
                        host, port, allow_remote)

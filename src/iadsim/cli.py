@@ -77,13 +77,26 @@ def _load(scenario: str, profile: str | None, settings: list[str] | None,
         model = load(scenario, profile, values)
     except (ScenarioError, ParameterError) as exc:
         raise _fail(exc, 1) from None
+    _note_compile(engine)
+    return model
+
+
+def _note_compile(engine: str) -> None:
+    """Say so when the fast engine's loops are about to be compiled (once after install)."""
     if engine == "vectorized":
         from iadsim.engine.vectorized import loops_cached
 
         if not loops_cached():
             err.print("compiling the fast engine's loops, once after install (about 20 s; "
                       "`iadsim warmup` does it ahead)", soft_wrap=True)
-    return model
+
+
+def _need_plotly(what: str) -> None:
+    """Refuse, in one line, a command whose output needs the `report` extra."""
+    try:
+        import plotly  # noqa: F401
+    except ImportError:
+        raise _fail(f"{what} needs Plotly: pip install 'iadsim[report]'", 1) from None
 
 
 def _progress(quiet: bool) -> Progress:
@@ -533,7 +546,7 @@ def infer_command(
         check_engine(engine)
         if figure is not None and not no_figure:
             check_figure_path(figure)
-        if ach is not None and not (ach.parent if str(ach.parent) else Path(".")).is_dir():
+        if ach is not None and not ach.parent.is_dir():
             raise ValueError(f"--ach {ach}: no folder {ach.parent}")
     except ValueError as exc:
         raise _fail(str(exc), 1) from None
@@ -624,12 +637,7 @@ def sweep_command(
     except ScenarioError as exc:
         err.print(f"[red]{len(exc.problems)} problem(s) in {escape(str(sweep_file))}[/red]")
         raise _fail(exc, 1) from None
-    if spec.engine == "vectorized":
-        from iadsim.engine.vectorized import loops_cached
-
-        if not loops_cached():
-            err.print("compiling the fast engine's loops, once after install (about 20 s; "
-                      "`iadsim warmup` does it ahead)", soft_wrap=True)
+    _note_compile(spec.engine)
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                    TextColumn("{task.fields[points]}"), TextColumn("{task.fields[rate]}"),
                    TimeRemainingColumn(), console=err, transient=True, disable=as_json)
@@ -811,6 +819,7 @@ def report_command(
     from iadsim.analysis.problems import AnalysisError
     from iadsim.api import report
     from iadsim.scenario import ScenarioError
+    from iadsim.store import probe_write
 
     if profile and (from_profile or to_profile):
         raise _fail("give --profile, or --from with --to, not both", 1)
@@ -823,21 +832,14 @@ def report_command(
         raise _fail(f"{output}: a report file ends in .html", 1)
     if output.is_dir():
         raise _fail(f"{output}: is a folder; give the report's file name", 1)
-    if not (output.parent if str(output.parent) else Path(".")).is_dir():
+    if not output.parent.is_dir():
         raise _fail(f"{output}: no folder {output.parent}", 1)
     try:  # checked before the runs, so that nothing computed is lost to a bad name
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(dir=output.parent if str(output.parent) else ".",
-                                         prefix=".probe."):
-            pass
+        probe_write(output.parent)
     except OSError as exc:
         raise _fail(f"{output}: cannot write in {output.parent}: {exc.strerror or exc}",
                     1) from None
-    try:
-        import plotly  # noqa: F401
-    except ImportError:
-        raise _fail("the report needs Plotly: pip install 'iadsim[report]'", 1) from None
+    _need_plotly("the report")
     model = _load(scenario, to_profile or profile, None, engine)
     with _progress(False) as bar:
         bar.add_task(f"{model.name} · {model.profile} · report", total=None)
@@ -887,10 +889,7 @@ def serve_command(
                         "mean it", 1)
         err.print(f"[yellow]warning:[/yellow] listening on {escape(host)}: anyone who reaches "
                   "this address can use the page")
-    try:
-        import plotly  # noqa: F401
-    except ImportError:
-        raise _fail("the page needs Plotly: pip install 'iadsim[report]'", 1) from None
+    _need_plotly("the page")
     model = _load(scenario, None, None, engine)
     try:
         server = serve(model, port=port, host=host, allow_remote=allow_remote,

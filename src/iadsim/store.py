@@ -238,12 +238,17 @@ def check_folder(folder: str | Path) -> Path:
         raise ResultsError(f"{path}: {existing} is a file, not a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".probe.", dir=path)
-        os.close(fd)
-        os.unlink(probe)
+        probe_write(path)
     except OSError as exc:
         raise ResultsError(f"{path}: cannot write here: {exc.strerror or exc}") from None
     return path
+
+
+def probe_write(folder: Path) -> None:
+    """Create and remove a hidden file in the folder: OSError if it cannot be written."""
+    fd, probe = tempfile.mkstemp(prefix=".probe.", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _take_lock(folder: Path) -> Any:

@@ -53,7 +53,7 @@ def check_figure_path(path: str | Path) -> Path:
         raise ValueError(f"{target}: is a folder; give a figure file name")
     if target.suffix.lower() not in FORMATS:
         raise ValueError(f"{target}: a figure file ends in {', '.join(FORMATS)}")
-    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+    if not target.parent.is_dir():
         raise ValueError(f"{target}: no folder {target.parent}")
     return target
 

@@ -30,10 +30,12 @@ class Coast:
     source: str
 
 
-def coast_for(scenario_path: Path | None) -> Coast | None:
-    """The coastline shipped beside a scenario file (SCENARIO.coast.json), if there is one."""
-    if scenario_path is None:
+def coast_for(scenario: Scenario) -> Coast | None:
+    """The coastline shipped beside the scenario's file (SCENARIO.coast.json), if there is
+    one."""
+    if scenario.source is None:
         return None
+    scenario_path = Path(scenario.source.file)
     path = scenario_path.with_name(scenario_path.name.removesuffix(".yaml") + ".coast.json")
     if not path.is_file():
         return None
