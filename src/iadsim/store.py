@@ -103,11 +103,7 @@ class ResultsStore:
             or any((self.folder / f"{t}.parquet").exists() for t in TABLES)
 
     def _records(self) -> list[dict[str, Any]]:
-        folder = self.folder / COMMITS
-        if not folder.is_dir():
-            return []
-        return [json.loads(p.read_text(encoding="utf-8"))
-                for p in sorted(folder.glob("part-*.json"))]
+        return part_records(self.folder)
 
     def _clear_uncommitted(self, names: set[str]) -> None:
         """Remove table parts without a commit record, and files left written aside."""
@@ -198,6 +194,12 @@ class ResultsStore:
 
     def _write_json(self, name: str, data: Any) -> Path:
         return write_json(self.folder / name, data)
+
+
+def part_records(folder: Path) -> list[dict[str, Any]]:
+    """The commit records of a results folder's parts, in order."""
+    return [json.loads(p.read_text(encoding="utf-8"))
+            for p in sorted((folder / COMMITS).glob("part-*.json"))]
 
 
 def parquet_bytes(table: Any) -> bytes:

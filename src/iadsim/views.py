@@ -18,8 +18,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from iadsim.store import COMMITS, MANIFEST, SUMMARY, TABLES, ResultsError
-from iadsim.sweeps.store import GLOB, MARK, SUMMARY_TABLE, check_store, committed_files, sweeps
+from iadsim.store import MANIFEST, STORE_MARK, SUMMARY, TABLES, ResultsError, part_records
+from iadsim.sweeps.store import (
+    GLOB,
+    SUMMARY_TABLE,
+    check_store,
+    committed_files,
+    is_store,
+    points_file,
+    sweeps,
+)
 
 __all__ = ["VIEWS", "QueryError", "connect", "query", "relation"]
 
@@ -43,9 +51,9 @@ def connect(folder: str | Path, views: Iterable[str] | None = None) -> Any:
                          "`iadsim run --out`")
     if not folder.is_dir():
         raise QueryError(f"{folder}: no such folder")
-    if not (folder / MARK).is_file() and not (folder / MANIFEST).is_file():
-        raise QueryError(f"{folder}: holds no iadsim results (neither {MARK} of a sweep store "
-                         f"nor {MANIFEST} of `iadsim run --out`)")
+    if not is_store(folder) and not (folder / MANIFEST).is_file():
+        raise QueryError(f"{folder}: holds no iadsim results (neither {STORE_MARK} of a sweep "
+                         f"store nor {MANIFEST} of `iadsim run --out`)")
     root = folder.resolve()
     if GLOB & set(str(root)):
         raise QueryError(f"{folder}: a path with any of {' '.join(sorted(GLOB))} cannot be "
@@ -54,7 +62,7 @@ def connect(folder: str | Path, views: Iterable[str] | None = None) -> Any:
     con = duckdb.connect()
     try:
         con.execute("SET parquet_metadata_cache = true")  # footers read once, not per use
-        if (folder / MARK).is_file():
+        if is_store(folder):
             _store_views(con, root, wanted)
         else:
             _run_views(con, root, wanted)
@@ -187,27 +195,28 @@ def _store_views(con: Any, folder: Path, wanted: set[str]) -> None:
     if not {"points", "sweeps"} & wanted:
         return
     records = sweeps(folder)
-    points = []
-    for s in records:
-        path = folder / "sweeps" / s["name"] / "points.parquet"
-        if path.is_file():
-            t = pq.read_table(path)
-            points.append(t.add_column(0, "sweep", pa.array([s["name"]] * t.num_rows)))
-    con.register("_points", pa.concat_tables(points, promote_options="permissive") if points
-                 else pa.table({"sweep": pa.array([], pa.string()),
-                                "point": pa.array([], pa.int64())}))
-    con.execute("CREATE VIEW points AS SELECT * FROM _points")
-    con.register("_sweeps", pa.Table.from_pylist(
-        [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in s.items()}
-         for s in records]) if records else pa.table({"name": pa.array([], pa.string())}))
-    con.execute("CREATE VIEW sweeps AS SELECT * FROM _sweeps")
+    if "points" in wanted:
+        points = []
+        for s in records:
+            path = points_file(folder, s["name"])
+            if path.is_file():
+                t = pq.read_table(path)
+                points.append(t.add_column(0, "sweep", pa.array([s["name"]] * t.num_rows)))
+        con.register("_points", pa.concat_tables(points, promote_options="permissive")
+                     if points else pa.table({"sweep": pa.array([], pa.string()),
+                                              "point": pa.array([], pa.int64())}))
+        con.execute("CREATE VIEW points AS SELECT * FROM _points")
+    if "sweeps" in wanted:
+        con.register("_sweeps", pa.Table.from_pylist(
+            [{k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in s.items()}
+             for s in records]) if records else pa.table({"name": pa.array([], pa.string())}))
+        con.execute("CREATE VIEW sweeps AS SELECT * FROM _sweeps")
 
 
 def _run_views(con: Any, folder: Path, wanted: set[str]) -> None:
     import pyarrow as pa
 
-    records = [json.loads(p.read_text(encoding="utf-8"))
-               for p in sorted((folder / COMMITS).glob("part-*.json"))]
+    records = part_records(folder)
     for table in TABLES:
         if table in wanted:
             _view(con, table, [folder / table / f"{r['name']}.parquet" for r in records])

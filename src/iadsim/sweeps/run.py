@@ -22,6 +22,7 @@ from iadsim.engine import EngineInterrupted, block_size
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import run_info
 from iadsim.model import Model
+from iadsim.params import Point
 from iadsim.store import TABLES, ResultsError, parquet_bytes
 from iadsim.sweeps.spec import Sweep
 from iadsim.sweeps.store import SweepStore, TaskOutput
@@ -103,10 +104,9 @@ class Job:
 
     def table(self, point: int, first: int, runs: int) -> ParamTable:
         """The rows of a task: replications first … first + runs − 1 at one point."""
-        return ParamTable(self.model.space, self.thetas[point][None, :],
-                          np.zeros(runs, dtype=np.int64),
-                          np.arange(first, first + runs, dtype=np.int64),
-                          (f"{self.model.profile}+sweep",))
+        return ParamTable.repeat(self.model.space,
+                                 Point(f"{self.model.profile}+sweep", self.thetas[point], ()),
+                                 runs, first)
 
 
 _JOB: dict[str, Job] = {}  # a local worker's job, set once by _start_worker
@@ -288,9 +288,8 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
             client.close()
         raise
     try:
-        target.clear_uncommitted()
+        records = target.clear_uncommitted()
         target.write_points(sweep.columns)
-        records = target.records()
         done = {(r["point"], r["first"]) for r in records}
         tasks = tasks_of(sweep.points, sweep.replications, target.task_replications)
         todo = [t for t in tasks if (t[0], t[1]) not in done]

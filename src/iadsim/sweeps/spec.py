@@ -149,7 +149,6 @@ class Sweep:
     seed: int
     engine: str
     task_replications: int | None
-    source: str  # the sweep file
 
     @property
     def points(self) -> int:
@@ -229,14 +228,11 @@ def load_sweep(path: str | Path, engine: str | None = None) -> Sweep:
     return Sweep(name=name, model=model, kind=design.kind,
                  columns={k: _decoded(model, k, thetas, v) for k, v in columns.items()},
                  thetas=thetas, replications=spec.replications, seed=spec.seed,
-                 engine=engine or spec.engine, task_replications=spec.task_replications,
-                 source=filename)
+                 engine=engine or spec.engine, task_replications=spec.task_replications)
 
 
 def _point_rows(message: str, kind: str) -> str:
     """A parameter table's "row N" said as the design's point N (a table file's data row)."""
-    import re
-
     if kind == "table":
         return re.sub(r"\brow (\d+)\b", lambda m: f"data row {int(m[1]) + 1}", message)
     return re.sub(r"\brow (\d+)\b", r"point \1", message)

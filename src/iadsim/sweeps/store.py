@@ -38,9 +38,9 @@ from iadsim.store import (
     write_json,
 )
 
-__all__ = ["MARK", "SUMMARY_TABLE", "SweepStore", "TaskOutput", "is_store"]
+__all__ = ["SUMMARY_TABLE", "SweepStore", "TaskOutput", "is_store"]
 
-MARK, SWEEPS, SUMMARY_TABLE = STORE_MARK, "sweeps", "summaries"
+SWEEPS, SUMMARY_TABLE = "sweeps", "summaries"
 GLOB = set("*?[]{}")  # DuckDB reads a path with these as a pattern: refused in store paths
 FORMAT = {"kind": "iadsim-store", "version": 1}
 
@@ -57,7 +57,7 @@ class TaskOutput:
 
 
 def is_store(folder: str | Path) -> bool:
-    return (Path(folder) / MARK).is_file()
+    return (Path(folder) / STORE_MARK).is_file()
 
 
 def task_file(point: int, first: int) -> str:
@@ -91,9 +91,9 @@ class SweepStore:
               overwrite: bool) -> None:
         if not is_store(self.folder):
             if any(not p.name.startswith(".") for p in self.folder.iterdir()):
-                raise ResultsError(f"{self.folder}: not an iadsim store (no {MARK}) and not "
-                                   "empty: give a new or empty folder")
-            write_json(self.folder / MARK, FORMAT)
+                raise ResultsError(f"{self.folder}: not an iadsim store (no {STORE_MARK}) and "
+                                   "not empty: give a new or empty folder")
+            write_json(self.folder / STORE_MARK, FORMAT)
         else:
             check_store(self.folder)
         self._finish_removals()
@@ -138,10 +138,11 @@ class SweepStore:
         """The commit records of this sweep's finished tasks."""
         return task_records(self.sweep_dir)
 
-    def clear_uncommitted(self) -> None:
-        """Make the store hold exactly the committed tasks: a record whose files are not all
-        there is dropped with them; table files without a record, summaries of points not
-        complete, and files left written aside are removed."""
+    def clear_uncommitted(self) -> list[dict[str, Any]]:
+        """Make the store hold exactly the committed tasks, and return their records (as
+        `records()`): a record whose files are not all there is dropped with them; table
+        files without a record, summaries of points not complete, and files left written
+        aside are removed."""
         records = self.records()
         whole = []
         for r in records:
@@ -149,7 +150,7 @@ class SweepStore:
             if all(f.is_file() for f in files):
                 whole.append(r)
                 continue
-            (self.sweep_dir / "tasks" / f"{task_file(r['point'], r['first'])}.json").unlink()
+            self._record_file(task_file(r["point"], r["first"])).unlink()
         done = {task_file(r["point"], r["first"]) for r in whole}
         runs: dict[int, int] = {}
         for r in whole:
@@ -166,13 +167,14 @@ class SweepStore:
         for p in self.sweep_dir.rglob(".*"):
             if p.is_file():
                 p.unlink()
+        return whole
 
     def write_points(self, columns: Mapping[str, list[Any]]) -> None:
         """The design, once: point and each parameter path's value."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        target = self.sweep_dir / "points.parquet"
+        target = points_file(self.folder, self.name)
         if target.is_file():
             return
         n = len(next(iter(columns.values())))
@@ -193,7 +195,7 @@ class SweepStore:
                 data = out.files[table]
                 written.append(write_aside(target, lambda tmp, data=data: Path(tmp).write_bytes(
                     data)))
-            record = self.sweep_dir / "tasks" / f"{key}.json"
+            record = self._record_file(key)
             record.parent.mkdir(parents=True, exist_ok=True)
             written.append(write_json(record, {
                 "point": out.point, "first": out.first, "runs": out.runs, "state": out.state,
@@ -209,8 +211,7 @@ class SweepStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        target = self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}" \
-            / "summary.parquet"
+        target = self._summary_file(point)
         target.parent.mkdir(parents=True, exist_ok=True)
         n = len(next(iter(rows.values())))
         table = pa.table({"sweep": [self.name] * n, "point": pa.array([point] * n, pa.int64()),
@@ -218,8 +219,14 @@ class SweepStore:
         write_aside(target, lambda tmp: pq.write_table(table, tmp))
 
     def has_summary(self, point: int) -> bool:
-        return (self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}"
-                / "summary.parquet").is_file()
+        return self._summary_file(point).is_file()
+
+    def _summary_file(self, point: int) -> Path:
+        return self.folder / SUMMARY_TABLE / f"sweep={self.name}" / f"point={point}" \
+            / "summary.parquet"
+
+    def _record_file(self, key: str) -> Path:
+        return self.sweep_dir / "tasks" / f"{key}.json"
 
     def close(self) -> None:
         if self._lock is not None:
@@ -231,12 +238,12 @@ def check_store(folder: str | Path) -> dict[str, Any]:
     """The store's format record; ResultsError if the folder is not a store iadsim can read."""
     folder = Path(folder)
     try:
-        mark = json.loads((folder / MARK).read_text(encoding="utf-8"))
+        mark = json.loads((folder / STORE_MARK).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ResultsError(f"{folder}: not an iadsim store ({MARK}: "
+        raise ResultsError(f"{folder}: not an iadsim store ({STORE_MARK}: "
                            f"{getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(mark, dict) or mark.get("kind") != FORMAT["kind"]:
-        raise ResultsError(f"{folder}: {MARK} does not mark an iadsim store")
+        raise ResultsError(f"{folder}: {STORE_MARK} does not mark an iadsim store")
     if mark.get("version") != FORMAT["version"]:
         raise ResultsError(f"{folder}: a store of format version {mark.get('version')}; this "
                            f"iadsim reads version {FORMAT['version']}")
@@ -255,6 +262,11 @@ def sweeps(folder: str | Path) -> list[dict[str, Any]]:
     root = Path(folder) / SWEEPS
     found = [json.loads(p.read_text(encoding="utf-8")) for p in root.glob("*/sweep.json")]
     return sorted(found, key=lambda s: s["name"])
+
+
+def points_file(folder: str | Path, name: str) -> Path:
+    """The design of a store's sweep: point and each parameter path's value."""
+    return Path(folder) / SWEEPS / name / "points.parquet"
 
 
 def committed_files(folder: str | Path, tables: Iterable[str]) -> dict[str, list[Path]]:
