@@ -580,8 +580,8 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
 def what_if(model: Model, profile: str = "reported", fixed: str = "full", *,
             runs: int = 2000, seed: int = 0, engine: str = DEFAULT_ENGINE) -> Any:
     """The what-if controls between `profile` and `fixed` (iadsim.analysis.whatif.WhatIf):
-    `w.evaluate(w.choice({"fixed": ["orders"], "authority": "autonomous"}))` gives the
-    outcome on the same replications as every other choice."""
+    `w.evaluate(w.choice({"fixed": ["orders"], "authority": {"cp-air-defence":
+    "autonomous"}}))` gives the outcome on the same replications as every other choice."""
     from iadsim.analysis.whatif import WhatIf
 
     return WhatIf(model, profile, fixed, runs=runs, seed=seed, engine=engine)

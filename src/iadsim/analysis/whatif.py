@@ -15,11 +15,10 @@ from iadsim.analysis.explain import assign, named_profile
 from iadsim.analysis.problems import AnalysisError
 from iadsim.engine import DEFAULT_ENGINE
 from iadsim.engine import run as run_engine
-from iadsim.engine.results import Estimate
 from iadsim.model import Model
+from iadsim.rules import AUTHORITIES
 from iadsim.tables import ParamTable
 
-AUTHORITIES = ("central", "delegated", "autonomous")
 OUTCOMES = ("threats_killed", "leakers", "launches[guidance=radar]",
             "launches[guidance=infrared]")
 
@@ -130,6 +129,5 @@ class WhatIf:
         return {"choice": {"fixed": list(choice.fixed), "authority": dict(choice.authority),
                            "electronic_attack": choice.electronic_attack},
                 "runs": self.runs, "seed": self.seed,
-                "outcomes": {k: Estimate.of(results.observable(k)).as_dict()
-                             for k in OUTCOMES},
+                "outcomes": {k: e.as_dict() for k, e in results.summary(OUTCOMES).items()},
                 "links": results.links_by_unit_type()}

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.compile import local_frame
 from iadsim.geometry import detection_range_km, radar_horizon_km
 from iadsim.scenario import Scenario
 
@@ -156,8 +157,7 @@ def scenario_map(scenario: Scenario, coast: Coast | None = None) -> Any:
             hovertext=[f"strike on {s[0]} at {s[3]:.0f} s" for s in strikes],
             hoverinfo="text"))
     _scale_bar(fig, scenario)
-    lat0 = scenario.reference.lat if scenario.reference is not None else \
-        (scenario.sensors or scenario.fire_units)[0].lat
+    lat0 = local_frame(scenario).lat
     drawn = [t for t in fig.data if t.name != "coastline" and t.visible is not False
              and t.visible != "legendonly"]
     xs = [v for t in drawn for v in t.x if v is not None]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from iadsim.analysis.whatif import OUTCOMES as WHATIF_OUTCOMES
 from iadsim.engine.results import LINKS, Estimate, Results
 from iadsim.reports.map import Coast, scenario_map
 from iadsim.store import write_aside
@@ -21,9 +22,9 @@ from iadsim.store import write_aside
 __all__ = ["LABEL", "OUTCOMES", "build_report", "representative"]
 
 LABEL = "Illustrative figures, not fire-control data"
-OUTCOMES = (("threats_killed", "threats killed"), ("leakers", "leakers"),
-            ("launches[guidance=radar]", "launches by radar-guided units"),
-            ("launches[guidance=infrared]", "launches by infrared units"))
+OUTCOMES = tuple(zip(WHATIF_OUTCOMES, (  # the what-if page's outcomes, with their labels
+    "threats killed", "leakers", "launches by radar-guided units", "launches by infrared units"),
+    strict=True))
 
 
 def representative(results: Results) -> int:
@@ -79,7 +80,7 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
                          _svg(inference, "posterior") + _claims(inference),
                          "Posterior with 95% Monte Carlo intervals, leave-one-out effects and "
                          "the claims with their sources and reliabilities."))
-    sections.append(("sources", "Assumptions and sources", _sources(scenario, sources),
+    sections.append(("sources", "Assumptions and sources", _sources(sources),
                      "Every parameter's value at this profile and where it comes from."))
     title = f"{info.scenario} · {info.profile}: iadsim report"
     body = "\n".join(
@@ -164,12 +165,10 @@ def _timeline(trace: Any) -> str:
     import plotly.graph_objects as go
 
     events = trace.events
-    threats = sorted({(e["threat"], e["flight"]) for e in events},
-                     key=lambda t: next(e["time_s"] for e in events if e["threat"] == t[0]
-                                        and e["kind"] == "started"))
+    start = {e["threat"]: e["time_s"] for e in events if e["kind"] == "started"}
+    threats = sorted({(e["threat"], e["flight"]) for e in events}, key=lambda t: start[t[0]])
     label = {j: f"{flight} #{j}" for j, flight in threats}
     fate = {e["threat"]: e for e in events if e["kind"] in ("killed", "leaked")}
-    start = {e["threat"]: e["time_s"] for e in events if e["kind"] == "started"}
     fig = go.Figure()
     for outcome, colour in (("killed", "#c0392b"), ("leaked", "#999999")):
         mine = [j for j, _ in threats if fate[j]["kind"] == outcome]
@@ -259,7 +258,7 @@ def _claims(inference: Any) -> str:
     return _table(("claim", "what was reported", "source", "reliability"), rows, "claims")
 
 
-def _sources(scenario: Any, sources: Sequence[Mapping[str, Any]]) -> str:
+def _sources(sources: Sequence[Mapping[str, Any]]) -> str:
     rows = [(s["path"], s.get("value"), s.get("source") or "") for s in sources
             if "path" in s and "value" in s]
     return _table(("parameter", "value", "source"), rows, "sources")

@@ -37,29 +37,30 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
                  ) -> SweepSeries:
     """An observable's estimate at each finished point of a sweep (the store's only sweep if
     `sweep` is None)."""
-    from iadsim.sweeps.store import is_store
+    from iadsim.sweeps.store import is_store, sweeps
 
     if not is_store(folder):
         raise SweepFigureError(f"{folder}: not a sweep store (iadsim sweep --store); a "
                                "`run --out` folder has no sweep to plot")
-    con = connect(folder, ["sweeps", "points", "summaries"])
+    names = [s["name"] for s in sweeps(folder)]
+    if not names:
+        raise SweepFigureError(f"{folder}: holds no sweep")
+    if sweep is None and len(names) > 1:
+        raise SweepFigureError(f"{folder}: holds several sweeps; name one with --sweep: "
+                               f"{', '.join(names)}")
+    sweep = sweep or names[0]
+    if sweep not in names:
+        raise SweepFigureError(f"{folder}: no sweep {sweep!r}; sweeps: {', '.join(names)}")
+    con = connect(folder, ["points", "summaries"])
     try:
-        names = [r[0] for r in con.sql("SELECT name FROM sweeps ORDER BY name").fetchall()]
-        if not names:
-            raise SweepFigureError(f"{folder}: holds no sweep")
-        if sweep is None and len(names) > 1:
-            raise SweepFigureError(f"{folder}: holds several sweeps; name one with --sweep: "
-                                   f"{', '.join(names)}")
-        sweep = sweep or names[0]
-        if sweep not in names:
-            raise SweepFigureError(f"{folder}: no sweep {sweep!r}; sweeps: {', '.join(names)}")
         points = con.sql("SELECT * FROM points WHERE sweep = $1 ORDER BY point",
                          params=[sweep]).to_arrow_table()
         rows = con.sql("SELECT point, runs, mean, ci_low, ci_high FROM summaries "
                        "WHERE sweep = $1 AND observable = $2 ORDER BY point",
                        params=[sweep, observable]).to_arrow_table()
-        known = [r[0] for r in con.execute("SELECT DISTINCT observable FROM summaries WHERE "
-                                           "sweep = ? ORDER BY 1", [sweep]).fetchall()]
+        known = [] if rows.num_rows else [r[0] for r in con.execute(
+            "SELECT DISTINCT observable FROM summaries WHERE sweep = ? ORDER BY 1",
+            [sweep]).fetchall()]
     finally:
         con.close()
     if rows.num_rows == 0:
@@ -145,9 +146,10 @@ def _map(fig: Any, ax: Any, s: SweepSeries, x: str, y: str) -> None:
         grid = np.full((len(uy), len(ux)), np.nan)
         grid[np.searchsorted(uy, ys), np.searchsorted(ux, xs)] = s.mean
         image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        middle = np.nanmean(grid)
         for (i, j), v in np.ndenumerate(grid):
             ax.annotate(f"{v:.4g}", (j, i), ha="center", va="center", fontsize=8,
-                        color="white" if v < np.nanmean(grid) else "black")
+                        color="white" if v < middle else "black")
         ax.set_xticks(range(len(ux)), xlabels if xlabels else [f"{v:g}" for v in ux])
         ax.set_yticks(range(len(uy)), ylabels if ylabels else [f"{v:g}" for v in uy])
     else:
