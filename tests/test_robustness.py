@@ -677,7 +677,7 @@ def test_signals_during_a_block_act_after_it_and_ignored_ones_stay_ignored():
     finally:
         signal.signal(signal.SIGINT, old)
     assert steps == ["the block went on"]
-    interrupt._requested = False
+    interrupt._requested = False  # what the end of an operation does (interrupt.operation)
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with interrupt.deferred():
@@ -685,3 +685,42 @@ def test_signals_during_a_block_act_after_it_and_ignored_ones_stay_ignored():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+@posix
+def test_a_stop_request_stops_only_the_run_it_came_during():
+    """A run stopped by Ctrl-C (in a notebook, or in a program that handles it as `iadsim`
+    does) leaves nothing behind that would stop the next run after its first block."""
+    from iadsim import interrupt
+    from iadsim.api import Interrupted, load, simulate
+
+    model = load(SCENARIO)
+    old = signal.signal(signal.SIGINT, interrupt.request)
+    try:
+        with pytest.raises(Interrupted) as stop:
+            simulate(model, 20_000, seed=1, progress=lambda n: os.kill(os.getpid(),
+                                                                        signal.SIGINT))
+        assert 0 < stop.value.summary.runs < 20_000
+        assert simulate(model, 3000, seed=1).runs == 3000  # more than one block
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_while_the_folder_opens_is_an_interrupted_run(tmp_path, monkeypatch):
+    """Stopped after the folder is taken but before a block finished: said so, and the folder
+    is free for the next run."""
+    from iadsim.api import load, simulate
+    from iadsim.store import ResultsStore
+
+    def stopped(self: ResultsStore) -> Any:
+        raise KeyboardInterrupt
+
+    folder = tmp_path / "out"
+    monkeypatch.setattr(ResultsStore, "remaining", stopped)
+    result = runner.invoke(app, ["run", SCENARIO, "--runs", 100, "--out", str(folder),
+                                 "--json"])
+    assert result.exit_code == 130
+    assert "interrupted before any replication finished" in result.output
+    assert committed(folder) == 0 and not (folder / "summary.json").exists()
+    monkeypatch.undo()
+    assert simulate(load(SCENARIO), 100, seed=1, out=folder, mode="overwrite").runs == 100

@@ -277,6 +277,7 @@ def chunk_size(model: Model, engine: str, plan: Any = None, memory: float | None
         block_size(model.structure, plan, memory)
 
 
+@interrupt.operation
 def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE,
              workers: int = 1, out: str | Path | None = None, mode: str = "new",
              memory: float | None = None,
@@ -297,18 +298,20 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
     size = chunk_size(model, engine, plan, memory)  # refuses what cannot fit, before work
     info = run_info(model.structure, model.table(0), seed, engine, model.settings)
     names = summary_observables(info)
-    store = ResultsStore(out, _manifest(model, runs, seed, engine), mode) \
-        if out is not None else None
     total = Accumulator(names)  # the committed blocks (all of them without a store)
-    for record in store.committed if store else ():
-        total.merge(Accumulator.from_state(record["state"]))
-    if progress is not None and total.n:
-        progress(total.n)
     pending = Accumulator(names)
-    spans = store.remaining() if store else [(0, runs)]
+    store: ResultsStore | None = None
     interrupted = False
     try:
         try:
+            with interrupt.deferred():  # the folder opened and its kept parts counted, whole
+                if out is not None:
+                    store = ResultsStore(out, _manifest(model, runs, seed, engine), mode)
+                    for record in store.committed:
+                        total.merge(Accumulator.from_state(record["state"]))
+            if progress is not None and total.n:
+                progress(total.n)
+            spans = store.remaining() if store else [(0, runs)]
             for first, counted, block in _blocks(model, spans, seed, engine, workers, size,
                                                  out is not None, plan, names):
                 with interrupt.deferred():  # counted and queued together, or neither
@@ -331,11 +334,16 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
                 total.merge(pending)
     except OSError as exc:
         kept = _summary(info, total) if total.n else None
-        with contextlib.suppress(OSError):
-            store.finish(kept.as_dict() if kept else None)  # type: ignore[union-attr]
+        if store is not None:
+            with contextlib.suppress(OSError):
+                store.finish(kept.as_dict() if kept else None)
         raise ResultsError(f"{out}: cannot write results ({exc.strerror or exc}); kept the "
                            f"{total.n} replications already written"
                            + (" and their summary.json" if kept else "")) from None
+    except BaseException:
+        if store is not None:  # the folder released; its committed parts stay for --resume
+            store.finish(None)
+        raise
     summary = _summary(info, total) if total.n else None
     if store is not None:
         store.finish(summary.as_dict() if summary else None)

@@ -5,18 +5,22 @@ compiled code (Numba loading its cache, for one) that exception is dropped or tu
 SystemError. So the fast engine holds signals while it computes a block (`deferred`) and acts on
 them after it; and the `iadsim` program installs `request` for SIGINT and SIGTERM, which raises
 KeyboardInterrupt as usual and also records the request, which long loops `check` between
-blocks of work."""
+blocks of work. A request lasts until the operation it stopped ends (`operation`): a run that
+follows one stopped by Ctrl-C, in the same notebook, is not stopped by it."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 _requested = False
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def request(signum: int, frame: Any) -> None:
@@ -30,6 +34,20 @@ def check() -> None:
     """Raise KeyboardInterrupt if a stop was requested (and its exception got lost)."""
     if _requested:
         raise KeyboardInterrupt
+
+
+def operation(work: Callable[P, R]) -> Callable[P, R]:
+    """Mark a long operation that acts on stop requests (`check`): whichever way it ends, the
+    requests made during it were for it, and do not stop the next one."""
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        global _requested
+        try:
+            return work(*args, **kwargs)
+        finally:
+            _requested = False
+
+    return run
 
 
 def install() -> None:

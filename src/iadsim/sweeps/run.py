@@ -269,6 +269,7 @@ def tasks_of(points: int, replications: int, size: int) -> list[tuple[int, int, 
             for first in range(0, replications, size)]
 
 
+@interrupt.operation
 def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
               scheduler: str | None = None, overwrite: bool = False,
               progress: Callable[[Progress], None] | None = None) -> SweepReport:
@@ -287,25 +288,26 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
         if client is not None:
             client.close()
         raise
+    committed = 0
+    executor: Any = None
+    executor_name = "none (all tasks were done)"
+
+    def report() -> SweepReport:
+        size = target.task_replications
+        return SweepReport(sweep.name, str(target.folder), sweep.points, sweep.replications,
+                           sweep.points * -(-sweep.replications // size), committed,
+                           time.monotonic() - start, executor_name, size)
+
     try:
+        tasks = tasks_of(sweep.points, sweep.replications, target.task_replications)
         records = target.clear_uncommitted()
         target.write_points(sweep.columns)
         done = {(r["point"], r["first"]) for r in records}
-        tasks = tasks_of(sweep.points, sweep.replications, target.task_replications)
         todo = [t for t in tasks if (t[0], t[1]) not in done]
         names = summary_observables(run_info(sweep.model.structure, sweep.model.table(0),
                                              sweep.seed, sweep.engine))
         points = _Points(target, sweep, names, records)
-        executor_name = "none (all tasks were done)"
-        committed = 0
         left = sum(t[2] for t in todo)
-
-        def report() -> SweepReport:
-            return SweepReport(sweep.name, str(target.folder), sweep.points,
-                               sweep.replications, len(tasks), committed,
-                               time.monotonic() - start, executor_name,
-                               target.task_replications)
-
         if progress is not None:
             progress(Progress(len(done), len(tasks), points.done, sweep.points, 0, left))
         if todo:
@@ -314,31 +316,32 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
             client = None  # the executor closes it
             executor_name = executor.name
             replicated = 0
-            try:
-                for out in _completed(executor, todo, window=2 * executor.slots + 1):
-                    with interrupt.deferred():  # the task and its point's summary, together
-                        try:
-                            target.commit(out)
-                            points.add(out)
-                        except OSError as exc:
-                            raise ResultsError(
-                                f"{target.folder}: cannot write results ({exc.strerror or exc})"
-                                f"; kept the {len(done) + committed} tasks committed: run the "
-                                "same command again to complete the sweep") from None
-                    committed += 1
-                    replicated += out.runs
-                    if progress is not None:
-                        progress(Progress(len(done) + committed, len(tasks), points.done,
-                                          sweep.points, replicated, left - replicated))
-                    interrupt.check()
-            except (KeyboardInterrupt, EngineInterrupted):
-                executor.close(now=True)
-                raise SweepInterrupted(report()) from None
-            except BaseException:
-                executor.close(now=True)
-                raise
+            for out in _completed(executor, todo, window=2 * executor.slots + 1):
+                with interrupt.deferred():  # the task and its point's summary, together
+                    try:
+                        target.commit(out)
+                        points.add(out)
+                    except OSError as exc:
+                        raise ResultsError(
+                            f"{target.folder}: cannot write results ({exc.strerror or exc})"
+                            f"; kept the {len(done) + committed} tasks committed: run the "
+                            "same command again to complete the sweep") from None
+                committed += 1
+                replicated += out.runs
+                if progress is not None:
+                    progress(Progress(len(done) + committed, len(tasks), points.done,
+                                      sweep.points, replicated, left - replicated))
+                interrupt.check()
             executor.close()
         return report()
+    except (KeyboardInterrupt, EngineInterrupted):
+        if executor is not None:
+            executor.close(now=True)
+        raise SweepInterrupted(report()) from None
+    except BaseException:
+        if executor is not None:
+            executor.close(now=True)
+        raise
     finally:
         target.close()
         if client is not None:
