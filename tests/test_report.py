@@ -209,6 +209,23 @@ def test_the_timeline_shows_the_representative_replications_events(built, browse
     page.close()
 
 
+
+def test_a_reference_report_replays_a_replication_the_fast_engine_chose(tmp_path):
+    """The timeline is the fast engine's replay, so its replication is the fast engine's median
+    one: the reference engine's would replay (other random numbers) to another outcome."""
+    from iadsim.engine import run
+    from iadsim.reports.report import representative
+
+    pytest.importorskip("plotly")
+    model = load("caracas-2026", "reported")
+    page = report(model, tmp_path / "r.html", runs=RUNS, seed=SEED,
+                  engine="reference").read_text(encoding="utf-8")
+    fast = run(model, RUNS, seed=SEED)
+    chosen = int(fast.replication[representative(fast)])
+    assert chosen != representative(run(model, RUNS, seed=SEED, engine="reference"))
+    assert f"Timeline of replication {chosen}<" in page
+    assert "chosen among the fast engine's run of the same replications" in page
+
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     target = tmp_path / "r.html"
     for args, message in (

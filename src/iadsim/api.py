@@ -561,17 +561,21 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
            evidence: Evidence | str | Path | None = None,
            hypotheses: Hypotheses | str | Path | None = None) -> Path:
     """A self-contained HTML report of `runs` replications at the model's point, written to
-    `path`: the map, the timeline of the median replication (replayed by the fast engine),
-    outcomes and link breakdowns, and the scenario's sources; with
-    `explain_from` a profile, the Shapley explanation from it to the model's profile; with
-    `evidence` or `hypotheses` (files or objects; True-ish paths), the inference. Needs Plotly
-    (`pip install 'iadsim[report]'`)."""
+    `path`: the map, the timeline of the median replication (chosen among the fast engine's
+    replications, which replays it with its events), outcomes and link breakdowns, and the
+    scenario's sources; with `explain_from` a profile, the Shapley explanation from it to the
+    model's profile; with `evidence` or `hypotheses` (files or objects; True-ish paths), the
+    inference. Needs Plotly (`pip install 'iadsim[report]'`)."""
     from iadsim.engine import trace
     from iadsim.reports.map import coast_for
     from iadsim.reports.report import build_report, representative
 
     results = run(model, runs, seed=seed, engine=engine)
-    events = trace(model, int(results.replication[representative(results)]), seed=seed)
+    # the replay is the fast engine's: another engine's median replication, which draws other
+    # random numbers, could replay to another outcome
+    replayed = results if engine == "vectorized" else \
+        run(model, runs, seed=seed, engine="vectorized")
+    events = trace(model, int(replayed.replication[representative(replayed)]), seed=seed)
     names = summary_observables(results.info)
     total = Accumulator.of(results, names)
     summary = _summary(results.info, total).as_dict()

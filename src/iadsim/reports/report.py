@@ -69,7 +69,11 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
             "The replication whose threats killed are closest to the median (then launches "
             "closest to theirs), replayed with its events kept: each threat's flight (red to "
             "its kill, grey to the end of its route), the first detection, report and order "
-            "of any command post's network, and each engagement with its outcome."))
+            "of any command post's network, and each engagement with its outcome."
+            + ("" if info.engine == "vectorized" else
+               f" The fast engine replays it, so it is chosen among the fast engine's run of "
+               f"the same replications (the {info.engine} engine draws other random "
+               "numbers).")))
     if explanation is not None:
         sections.append(("explanation", "Explanation between two profiles",
                          _svg(explanation, "waterfall") + _single_fixes(explanation),
