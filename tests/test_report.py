@@ -111,13 +111,14 @@ def test_rings_are_each_class_s_coverage_and_envelopes_at_its_altitude(built, br
 
     model, path, _ = built
     sc = model.scenario
-    cls, alt, rcs = threat_classes(sc)[0]
+    classes = threat_classes(sc)
     page, _ = opened(browser, path, "report-rings")
     rings = page.evaluate("""() => document.getElementById('fig-map').data
-        .filter(t => t.meta && t.meta.ring && t.visible === true)
+        .filter(t => t.meta && t.meta.ring)
         .map(t => ({ring: t.meta.ring, site: t.meta.site, lon: t.x[0], lat: t.y[0],
-                    name: t.name}))""")
-    assert rings and all(cls in r["name"] for r in rings)
+                    name: t.name, shown: t.visible === true}))""")
+    assert {r["name"] for r in rings if r["shown"]} == {
+        r["name"] for r in rings if f"against {classes[0][0]} " in r["name"]}  # the first
     sites = {e.id: e for e in (*sc.sensors, *sc.fire_units)}
 
     def km(a, b):  # great-circle distance from a site to a ring's first point
@@ -126,16 +127,32 @@ def test_rings_are_each_class_s_coverage_and_envelopes_at_its_altitude(built, br
         return 6371.0088 * math.acos(min(1.0, math.sin(p1) * math.sin(p2) +
                                          math.cos(p1) * math.cos(p2) * math.cos(d)))
 
-    for s in sc.sensors:
-        (r,) = [r for r in rings if r["site"] == s.id]
-        expected = min(detection_range_km(s.range_km, rcs), radar_horizon_km(s.height_m, alt))
-        assert km(s, r) == pytest.approx(expected, rel=1e-3)
-    for u in sc.fire_units:
-        mine = [r for r in rings if r["site"] == u.id]
-        assert bool(mine) == (u.min_alt_m <= alt <= u.max_alt_m), u.id
-        if mine:
-            assert km(sites[u.id], mine[0]) == pytest.approx(u.max_range_km, rel=1e-3)
+    def ground(slant_km, height_m):  # the model's ranges are slant: where a height meets one
+        return math.sqrt(slant_km ** 2 - (height_m / 1000) ** 2)
+
+    assert any(alt > 5000 for _, alt, _ in classes)  # where slant and ground ranges differ
+    for cls, alt, rcs in classes:
+        mine = [r for r in rings if f"against {cls} " in r["name"]]
+        for s in sc.sensors:
+            (r,) = [r for r in mine if r["site"] == s.id]
+            slant = min(detection_range_km(s.range_km, rcs), radar_horizon_km(s.height_m, alt))
+            assert km(s, r) == pytest.approx(ground(slant, alt - s.height_m), rel=1e-3)
+        for u in sc.fire_units:
+            outer = [r for r in mine if r["site"] == u.id]
+            assert bool(outer) == (u.min_alt_m <= alt <= u.max_alt_m), (cls, u.id)
+            if outer:
+                assert km(sites[u.id], outer[0]) == pytest.approx(
+                    ground(u.max_range_km, alt - u.height_m), rel=1e-3)
     page.close()
+
+
+def test_a_ring_is_the_ground_radius_where_an_altitude_meets_a_slant_range():
+    from iadsim.reports.map import ground_km
+
+    assert ground_km(5.0, 3000.0) == pytest.approx(4.0)  # 3-4-5
+    assert ground_km(5.0, -3000.0) == pytest.approx(4.0)  # a target below the site
+    assert ground_km(3.0, 3000.0) is None  # the altitude is beyond the range: no ring
+    assert ground_km(0.0, 0.0) is None
 
 
 def test_the_explanation_table_gives_shares_effects_alone_and_single_fixes(built, browser):

@@ -61,15 +61,18 @@ def threat_classes(scenario: Scenario) -> list[tuple[str, float, float]]:
 def _rings(fig: Any, scenario: Scenario, cls: str, alt: float, rcs: float, visible: bool
            ) -> None:
     """Radar coverage (dotted) and engagement envelopes (solid) against one threat class, at
-    its altitude: one legend entry that shows or hides them all."""
+    its altitude: one legend entry that shows or hides them all. The model's ranges are slant
+    ranges; a ring is where the class's altitude meets them, at ground radius √(R² − Δh²)."""
     import plotly.graph_objects as go
 
     group = f"rings against {cls} ({rcs:g} m², {alt:,.0f} m)"
     shown = True if visible else "legendonly"
     first = True
     for s in scenario.sensors:
-        radius = float(min(detection_range_km(s.range_km, rcs),
-                           radar_horizon_km(s.height_m, alt)))
+        radius = ground_km(min(detection_range_km(s.range_km, rcs),
+                               radar_horizon_km(s.height_m, alt)), alt - s.height_m)
+        if radius is None:
+            continue
         x, y = _circle(s.lat, s.lon, radius)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=group, legendgroup=group,
                                  showlegend=first, visible=shown,
@@ -80,18 +83,26 @@ def _rings(fig: Any, scenario: Scenario, cls: str, alt: float, rcs: float, visib
     for u in scenario.fire_units:  # only where the class flies inside the unit's altitudes
         if not u.min_alt_m <= alt <= u.max_alt_m:
             continue
-        for radius, dash in ((u.max_range_km, None), (u.min_range_km, "dash")):
-            if radius <= 0:
+        for slant, dash in ((u.max_range_km, None), (u.min_range_km, "dash")):
+            radius = ground_km(slant, alt - u.height_m)
+            if radius is None:
                 continue
             x, y = _circle(u.lat, u.lon, radius)
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=group, legendgroup=group,
                                      showlegend=first, visible=shown,
                                      line={"color": COLOURS[u.guidance], "width": 1.5,
                                            "dash": dash},
-                                     hovertext=f"{u.id}: envelope {radius:g} km"
+                                     hovertext=f"{u.id}: envelope {radius:.1f} km"
                                      + (" (minimum)" if dash else ""), hoverinfo="text",
                                      meta={"ring": "envelope", "site": u.id}))
             first = False
+
+
+def ground_km(slant_km: float, height_m: float) -> float | None:
+    """The ground radius at which a slant range reaches `height_m` above (or below) its site,
+    or None where it never does (a slant range of zero, or shorter than the height)."""
+    reach = float(slant_km) ** 2 - (height_m / 1000.0) ** 2
+    return math.sqrt(reach) if slant_km > 0 and reach > 0 else None
 
 
 def _circle(lat: float, lon: float, radius_km: float, n: int = 96) -> tuple[list, list]:

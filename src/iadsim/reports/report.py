@@ -50,8 +50,9 @@ def build_report(results: Results, scenario: Any, path: str | Path, *,
     sections = [
         ("map", "Map", _plotly(scenario_map(scenario, coast), "map"),
          "Sites, radar coverage (dotted) and engagement envelopes (solid; dashed: the minimum "
-         "range) against each threat class at its median altitude and cross-section (pick "
-         "the class in the legend), routes and strikes. "
+         "range) against each threat class at its median altitude and cross-section, drawn "
+         "where that altitude meets each slant range (pick the class in the legend), routes "
+         "and strikes. "
          + (f"Coastline: {html.escape(coast.source)}." if coast
             else "No coastline is shipped with this scenario.")),
         ("outcomes", "Outcomes", _outcomes(results),
