@@ -254,6 +254,31 @@ def test_a_full_disk_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatc
     assert committed(folder) == 1
 
 
+
+def test_a_summary_that_cannot_be_written_is_one_line_that_does_not_claim_it(tmp_path,
+                                                                                monkeypatch):
+    import errno
+
+    from iadsim.api import load, simulate
+    from iadsim.store import SUMMARY, ResultsError, ResultsStore
+
+    real = ResultsStore._write_json
+
+    def full(self: ResultsStore, name: str, data: Any) -> Path:
+        if name == SUMMARY:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, name, data)
+
+    monkeypatch.setattr(ResultsStore, "_write_json", full)
+    folder = tmp_path / "out"
+    with pytest.raises(ResultsError) as stop:
+        simulate(load(SCENARIO), 300, seed=1, out=folder)
+    assert "No space left on device" in str(stop.value)
+    assert "kept the 300 replications already written" in str(stop.value)
+    assert "summary.json" not in str(stop.value) and not (folder / "summary.json").exists()
+    monkeypatch.undo()
+    assert simulate(load(SCENARIO), 300, seed=1, out=folder, mode="resume").runs == 300
+
 def test_a_folder_with_results_is_refused_unless_resume_or_overwrite(tmp_path):
     folder = str(tmp_path / "out")
     first = runner.invoke(app, ["run", SCENARIO, "--runs", 50, "--out", folder, "--json"])

@@ -327,26 +327,28 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
                 interrupt.check()
         except KeyboardInterrupt:
             interrupted = True
-        with interrupt.deferred(reraise=False):  # already stopping: finish writing
+        with interrupt.deferred(reraise=False):  # done or stopping: finish writing
             if store is not None:
                 _commit(store, pending, total)
             else:
                 total.merge(pending)
+            summary = _summary(info, total) if total.n else None
+            if store is not None:
+                store.finish(summary.as_dict() if summary else None)
     except OSError as exc:
         kept = _summary(info, total) if total.n else None
+        written = False
         if store is not None:
             with contextlib.suppress(OSError):
                 store.finish(kept.as_dict() if kept else None)
+                written = kept is not None
         raise ResultsError(f"{out}: cannot write results ({exc.strerror or exc}); kept the "
                            f"{total.n} replications already written"
-                           + (" and their summary.json" if kept else "")) from None
+                           + (" and their summary.json" if written else "")) from None
     except BaseException:
         if store is not None:  # the folder released; its committed parts stay for --resume
             store.finish(None)
         raise
-    summary = _summary(info, total) if total.n else None
-    if store is not None:
-        store.finish(summary.as_dict() if summary else None)
     if interrupted or summary is None:
         raise Interrupted(summary)
     return summary
