@@ -254,7 +254,6 @@ def test_a_full_disk_is_one_line_and_keeps_what_was_written(tmp_path, monkeypatc
     assert committed(folder) == 1
 
 
-
 def test_a_summary_that_cannot_be_written_is_one_line_that_does_not_claim_it(tmp_path,
                                                                                 monkeypatch):
     import errno
@@ -278,6 +277,25 @@ def test_a_summary_that_cannot_be_written_is_one_line_that_does_not_claim_it(tmp
     assert "summary.json" not in str(stop.value) and not (folder / "summary.json").exists()
     monkeypatch.undo()
     assert simulate(load(SCENARIO), 300, seed=1, out=folder, mode="resume").runs == 300
+
+
+def test_an_os_error_is_called_a_results_error_only_where_a_folder_was_written(tmp_path,
+                                                                                monkeypatch):
+    import errno
+
+    from iadsim.api import load, simulate
+    from iadsim.store import ResultsError, ResultsStore
+
+    def denied(*args: Any) -> Any:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+
+    model = load(SCENARIO)
+    with pytest.raises(OSError):  # the caller's own error, no folder involved (a
+        simulate(model, 100, seed=1, progress=denied)  # ResultsError is not an OSError)
+    monkeypatch.setattr(ResultsStore, "_open", denied)
+    with pytest.raises(ResultsError, match="cannot open the results folder"):
+        simulate(model, 100, seed=1, out=tmp_path / "out")
+
 
 def test_a_folder_with_results_is_refused_unless_resume_or_overwrite(tmp_path):
     folder = str(tmp_path / "out")
@@ -702,7 +720,6 @@ def test_signals_during_a_block_act_after_it_and_ignored_ones_stay_ignored():
     finally:
         signal.signal(signal.SIGINT, old)
     assert steps == ["the block went on"]
-    interrupt._requested = False  # what the end of an operation does (interrupt.operation)
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with interrupt.deferred():
@@ -727,21 +744,26 @@ def test_a_stop_request_stops_only_the_run_it_came_during():
                                                                         signal.SIGINT))
         assert 0 < stop.value.summary.runs < 20_000
         assert simulate(model, 3000, seed=1).runs == 3000  # more than one block
+        with pytest.raises(KeyboardInterrupt):  # as the engine holds one during a block of
+            with interrupt.deferred():  # iadsim.run, which is no operation of its own
+                os.kill(os.getpid(), signal.SIGINT)
+        assert simulate(model, 3000, seed=1).runs == 3000
     finally:
         signal.signal(signal.SIGINT, old)
 
 
-def test_ctrl_c_while_the_folder_opens_is_an_interrupted_run(tmp_path, monkeypatch):
-    """Stopped after the folder is taken but before a block finished: said so, and the folder
-    is free for the next run."""
+@pytest.mark.parametrize("step", ["_open", "remaining"])  # while it opens, once it is open
+def test_ctrl_c_while_the_folder_opens_is_an_interrupted_run(tmp_path, monkeypatch, step):
+    """Stopped as the folder is taken, before a block finished: said so, and the folder is
+    free for the next run."""
     from iadsim.api import load, simulate
     from iadsim.store import ResultsStore
 
-    def stopped(self: ResultsStore) -> Any:
+    def stopped(self: ResultsStore, *args: Any) -> Any:
         raise KeyboardInterrupt
 
     folder = tmp_path / "out"
-    monkeypatch.setattr(ResultsStore, "remaining", stopped)
+    monkeypatch.setattr(ResultsStore, step, stopped)
     result = runner.invoke(app, ["run", SCENARIO, "--runs", 100, "--out", str(folder),
                                  "--json"])
     assert result.exit_code == 130

@@ -173,7 +173,6 @@ def test_a_rerun_skips_what_is_done_and_a_changed_file_is_refused(tmp_path):
     assert count == 4 * 500
 
 
-
 def test_ctrl_c_while_the_store_opens_is_a_stopped_sweep(tmp_path, monkeypatch):
     """Stopped after the store is taken but before a task ran: a stopped sweep (not a bare
     KeyboardInterrupt), and the store is free for the rerun that completes it."""
@@ -192,6 +191,7 @@ def test_ctrl_c_while_the_store_opens_is_a_stopped_sweep(tmp_path, monkeypatch):
     monkeypatch.undo()
     done = sweep(load_sweep(path), store)
     assert done.tasks_run == done.tasks == 12
+
 
 def test_a_changed_task_size_keeps_the_stores_and_says_so(tmp_path):
     path = write_sweep(tmp_path, replications=300)

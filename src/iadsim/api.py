@@ -301,7 +301,7 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
     total = Accumulator(names)  # the committed blocks (all of them without a store)
     pending = Accumulator(names)
     store: ResultsStore | None = None
-    interrupted = False
+    interrupted = finishing = False
     try:
         try:
             with interrupt.deferred():  # the folder opened and its kept parts counted, whole
@@ -334,14 +334,21 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
                 total.merge(pending)
             summary = _summary(info, total) if total.n else None
             if store is not None:
+                finishing = True  # the folder is released even if summary.json fails
                 store.finish(summary.as_dict() if summary else None)
     except OSError as exc:
-        kept = _summary(info, total) if total.n else None
+        if store is None:  # not a results folder's write: no folder, or it did not open
+            if out is None:
+                raise
+            raise ResultsError(f"{out}: cannot open the results folder "
+                               f"({exc.strerror or exc})") from None
         written = False
-        if store is not None:
-            with contextlib.suppress(OSError):
-                store.finish(kept.as_dict() if kept else None)
-                written = kept is not None
+        with interrupt.deferred(reraise=False):  # what was kept, said whole
+            kept = _summary(info, total) if total.n else None
+            if not finishing:
+                with contextlib.suppress(OSError):
+                    store.finish(kept.as_dict() if kept else None)
+                    written = kept is not None
         raise ResultsError(f"{out}: cannot write results ({exc.strerror or exc}); kept the "
                            f"{total.n} replications already written"
                            + (" and their summary.json" if written else "")) from None

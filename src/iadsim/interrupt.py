@@ -83,11 +83,11 @@ def deferred(reraise: bool = True) -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if held and reraise:  # raised here, in Python code: it cannot be lost, nothing to record
+        raise KeyboardInterrupt
     if held:
         global _requested
         _requested = True
-        if reraise:
-            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

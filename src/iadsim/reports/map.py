@@ -77,7 +77,8 @@ def _rings(fig: Any, scenario: Scenario, cls: str, alt: float, rcs: float, visib
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=group, legendgroup=group,
                                  showlegend=first, visible=shown,
                                  line={"color": COLOURS["sensor"], "width": 1, "dash": "dot"},
-                                 hovertext=f"{s.id}: covers {radius:.0f} km against {cls}",
+                                 hovertext=f"{s.id}: covers {radius:.0f} km against {cls} "
+                                 f"at {alt:,.0f} m",
                                  hoverinfo="text", meta={"ring": "coverage", "site": s.id}))
         first = False
     for u in scenario.fire_units:  # only where the class flies inside the unit's altitudes
@@ -92,7 +93,8 @@ def _rings(fig: Any, scenario: Scenario, cls: str, alt: float, rcs: float, visib
                                      showlegend=first, visible=shown,
                                      line={"color": COLOURS[u.guidance], "width": 1.5,
                                            "dash": dash},
-                                     hovertext=f"{u.id}: envelope {radius:.1f} km"
+                                     hovertext=f"{u.id}: envelope {slant:g} km slant, "
+                                     f"{radius:.1f} km at {alt:,.0f} m"
                                      + (" (minimum)" if dash else ""), hoverinfo="text",
                                      meta={"ring": "envelope", "site": u.id}))
             first = False

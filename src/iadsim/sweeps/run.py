@@ -280,6 +280,17 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
 
     check_engine(sweep.engine)
     start = time.monotonic()
+    committed = 0
+    executor: Any = None
+    executor_name = "none"
+
+    def report() -> SweepReport:
+        size = target.task_replications
+        tasks_in_all = sweep.points * -(-sweep.replications // size)  # as tasks_of makes them
+        return SweepReport(sweep.name, str(target.folder), sweep.points, sweep.replications,
+                           tasks_in_all, committed, time.monotonic() - start, executor_name,
+                           size)
+
     client = connect(scheduler) if scheduler else None  # before anything is written
     try:
         target = SweepStore(store, sweep.name, sweep.definition, sweep.digest,
@@ -288,16 +299,6 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
         if client is not None:
             client.close()
         raise
-    committed = 0
-    executor: Any = None
-    executor_name = "none (all tasks were done)"
-
-    def report() -> SweepReport:
-        size = target.task_replications
-        return SweepReport(sweep.name, str(target.folder), sweep.points, sweep.replications,
-                           sweep.points * -(-sweep.replications // size), committed,
-                           time.monotonic() - start, executor_name, size)
-
     try:
         tasks = tasks_of(sweep.points, sweep.replications, target.task_replications)
         records = target.clear_uncommitted()
@@ -310,7 +311,9 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
         left = sum(t[2] for t in todo)
         if progress is not None:
             progress(Progress(len(done), len(tasks), points.done, sweep.points, 0, left))
-        if todo:
+        if not todo:
+            executor_name = "none (all tasks were done)"
+        else:
             job = Job(sweep.model, sweep.thetas, sweep.seed, sweep.engine, names, sweep.name)
             executor = _executor(job, workers, client, scheduler)
             client = None  # the executor closes it
