@@ -346,6 +346,40 @@ def test_the_server_validates_requests(served):
     assert missing.value.code == 404
 
 
+def test_a_choice_is_computed_once_and_answered_again_at_once():
+    import threading
+    import urllib.request
+
+    from iadsim.api import what_if
+    from iadsim.reports.server import make_server
+
+    model = load("caracas-2026")
+    w = what_if(model, runs=200, seed=SERVE_SEED)
+    computed = []
+    evaluate = w.evaluate
+    w.evaluate = lambda choice: computed.append(choice) or evaluate(choice)
+    server = make_server(w, model.scenario, None, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+
+    def post(body: bytes) -> bytes:
+        request = urllib.request.Request(f"http://{host}:{port}/api/run", data=body,
+                                         method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.read()
+
+    try:
+        first = post(b'{"fixed": ["orders"]}')
+        assert post(b'{"fixed": ["orders"], "authority": {}}') == first
+        assert len(computed) == 1
+        assert post(b'{"fixed": ["connectivity"]}') != first and len(computed) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_serve_listens_on_loopback_unless_told():
     from iadsim.api import serve
 

@@ -6,6 +6,7 @@ otherwise, takes JSON only, and never a file path."""
 
 from __future__ import annotations
 
+import functools
 import html
 import ipaddress
 import json
@@ -15,11 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from iadsim.analysis.whatif import OUTCOMES, WhatIf, WhatIfError
+from iadsim.analysis.whatif import OUTCOMES, Choice, WhatIf, WhatIfError
 from iadsim.reports.map import Coast, scenario_map
 from iadsim.reports.report import LABEL
 
 MAX_BODY = 10_000  # bytes of a request: a choice is a few hundred
+KEPT_ANSWERS = 1024  # choices whose answers are kept (a few kB each)
 
 
 def is_loopback(host: str) -> bool:
@@ -58,6 +60,12 @@ def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = 
                          "scenario for anyone who reaches it: allow_remote=True to mean it")
     page = _page(whatif, scenario, coast).encode("utf-8")
     lock = threading.Lock()  # one evaluation at a time: the engine's plan is shared
+
+    @functools.lru_cache(maxsize=KEPT_ANSWERS)
+    def answer(choice: Choice) -> dict[str, Any]:
+        """A choice's outcome, computed once: on the same replications it cannot change (going
+        back to a setting is instant)."""
+        return whatif.evaluate(choice)
 
     class Handler(BaseHTTPRequestHandler):
         timeout = 10  # seconds a client may take to send its request
@@ -124,7 +132,7 @@ def make_server(whatif: WhatIf, scenario: Any, coast: Coast | None, host: str = 
                 self._json(400, {"error": "; ".join(exc.problems)})
                 return
             with lock:
-                result = whatif.evaluate(choice)
+                result = answer(choice)
             self._json(200, result)
 
     server_class = _Server6 if ":" in host else _Server
