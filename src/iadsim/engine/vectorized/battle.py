@@ -53,12 +53,13 @@ _NO_LOG = np.empty((0, len(kernels.LOG_COLUMNS)))
 
 def play(block: Block, rows: bool = True) -> Results:
     """Play the block's engagements and record every row (MODEL.md)."""
-    cand = _candidates(block)
-    return _record(block, cand, fight(block, cand), rows)
+    cand = candidates(block)
+    return record(block, cand, fight(block, cand), rows)
 
 
-def _record(block: Block, cand: kernels.Candidates, battle: kernels.Outcomes, rows: bool
-            ) -> Results:
+def record(block: Block, cand: kernels.Candidates, battle: kernels.Outcomes, rows: bool
+           ) -> Results:
+    """The block's results from its fought battle (the trace records a replayed one too)."""
     cs = block.cs
     B, U = block.B, len(cs.units)
     killer = np.where(block.active, battle.killer, -1)
@@ -106,7 +107,8 @@ def _per_row(values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(index, minlength=B * n).reshape(B, n).astype(np.int32)
 
 
-def _candidates(block: Block) -> kernels.Candidates:
+def candidates(block: Block) -> kernels.Candidates:
+    """The block's threat–unit passages, as the battle kernel takes them."""
     static = block.plan.passages
     return kernels.Candidates(block.windows.win_lo, block.windows.win_hi, block.p_unit,
                               block.p_threat, static["words"][block.p_static],

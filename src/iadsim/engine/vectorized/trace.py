@@ -13,7 +13,7 @@ import numpy as np
 from iadsim.compile import CompiledScenario
 from iadsim.engine.results import Results
 from iadsim.engine.vectorized import battle_kernels as kernels
-from iadsim.engine.vectorized.battle import _candidates, _record, fight
+from iadsim.engine.vectorized.battle import candidates, fight, record
 from iadsim.engine.vectorized.block import Block
 from iadsim.engine.vectorized.counter_rng import CounterStreams, replication_keys
 from iadsim.engine.vectorized.plan import Plan
@@ -41,12 +41,12 @@ def trace_row(cs: CompiledScenario, table: ParamTable, *, seed: int,
     plan = plan or Plan(cs)
     block = Block(plan, table.params(), CounterStreams(replication_keys(seed,
                                                                         table.replication)))
-    cand = _candidates(block)
+    cand = candidates(block)
     # every engagement fires at least one missile: the magazines bound their number
     rows = min(int(block.params.missiles.sum()), MAX_ENGAGEMENTS) if len(block.p_threat) else 0
     log = np.full((rows, len(kernels.LOG_COLUMNS)), np.nan)
     battle = fight(block, cand, log)
-    results = _record(block, cand, battle, True).labelled(table)
+    results = record(block, cand, battle, True).labelled(table)
     log = log[~np.isnan(log[:, 0])]
     return Trace(int(table.replication[0]), _events(cs, block, battle, log), results)
 
