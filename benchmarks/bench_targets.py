@@ -64,7 +64,7 @@ from iadsim.engine.vectorized.counter_rng import (  # noqa: E402
 from iadsim.engine.vectorized.plan import Plan  # noqa: E402
 from iadsim.model import Model, compile_scenario  # noqa: E402
 from iadsim.scenario.load import parse_scenario  # noqa: E402
-from iadsim.store import TABLES  # noqa: E402
+from iadsim.store import TABLES, parquet_bytes  # noqa: E402
 from iadsim.tables import ParamTable  # noqa: E402
 from iadsim.workers import tune_allocator  # noqa: E402
 
@@ -193,7 +193,7 @@ def out_cost(runs: int, pairs: int = 5) -> bool:
             plain.append(times[False])
             with_out.append(times[True])
             ratios.append(times[True] / times[False])
-        parquet = _parquet_cost(model, folder)
+        parquet = _parquet_cost(folder / "run", runs)  # the last --out run's tables
         memory = [peak_memory([*IADSIM, "run", "caracas-2026", "--json", "-n", str(n),
                                "--overwrite", "--out", str(folder / f"m{n}")])
                   for n in MEMORY_RUNS]
@@ -212,12 +212,10 @@ def out_cost(runs: int, pairs: int = 5) -> bool:
     return extra <= 0.15 and flat
 
 
-def _parquet_cost(model: Model, folder: Path, runs: int = 20_000) -> float:
-    """CPU µs per replication of encoding the four tables as --out writes them (in memory)."""
-    from iadsim.store import parquet_bytes
-
-    simulate(model, runs, seed=1, out=folder / "parquet")
-    tables = [pq.read_table(folder / "parquet" / name) for name in TABLES]
+def _parquet_cost(folder: Path, runs: int) -> float:
+    """CPU µs per replication of encoding the four tables of a --out folder of `runs`
+    replications as --out writes them (in memory)."""
+    tables = [pq.read_table(folder / name) for name in TABLES]
     return 1e6 * best_cpu(lambda: [parquet_bytes(t) for t in tables]) / runs
 
 

@@ -6,9 +6,13 @@ fails them (CI installs it, `.ci/run`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -266,20 +270,38 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
 SERVE_RUNS, SERVE_SEED = 500, 2
 
 
-@pytest.fixture(scope="module")
-def served():
-    """`iadsim serve`'s server for caracas-2026 on a free loopback port, in a thread."""
-    import threading
-
-    from iadsim.api import serve
-
-    server = serve(load("caracas-2026"), port=0, runs=SERVE_RUNS, seed=SERVE_SEED)
+@contextlib.contextmanager
+def serving(server):
+    """The server's address while it serves in a thread."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def post(url: str, body: bytes, **headers: str) -> tuple[int, dict]:
+    """A JSON POST: the status and the decoded answer."""
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def served():
+    """`iadsim serve`'s server for caracas-2026 on a free loopback port, in a thread."""
+    from iadsim.api import serve
+
+    with serving(serve(load("caracas-2026"), port=0, runs=SERVE_RUNS,
+                       seed=SERVE_SEED)) as url:
+        yield url
 
 
 def test_moving_a_control_updates_the_outcome_as_the_api_says(served, browser):
@@ -310,20 +332,7 @@ def test_moving_a_control_updates_the_outcome_as_the_api_says(served, browser):
 
 
 def test_the_server_validates_requests(served):
-    import urllib.error
-    import urllib.request
-
-    def post(path: str, body: bytes, **headers: str) -> tuple[int, dict]:
-        request = urllib.request.Request(served + path, data=body, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  **headers})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    assert post("/api/run", b'{"fixed": ["orders"]}')[0] == 200
+    assert post(served + "/api/run", b'{"fixed": ["orders"]}')[0] == 200
     for body, message in ((b'{"fixed": ["nope"]}', "no group 'nope'"),
                           (b'{"authority": {"cp-air-defence": "anyone"}}',
                            "expected one of central"),
@@ -333,11 +342,11 @@ def test_the_server_validates_requests(served):
                           (b'{"file": "/etc/passwd"}', "unknown control 'file'"),
                           (b'{"electronic_attack": "yes"}', "expected true or false"),
                           (b"not json", "not a JSON choice")):
-        code, data = post("/api/run", body)
+        code, data = post(served + "/api/run", body)
         assert code == 400 and message in data["error"], (body, data)
-    assert post("/etc/passwd", b"{}")[0] == 404
-    assert post("/api/run", b"{}", Host="evil.example")[0] == 403  # another page's request
-    assert post("/api/run", b"{}", **{"Content-Type": "text/plain"})[0] == 415
+    assert post(served + "/etc/passwd", b"{}")[0] == 404
+    assert post(served + "/api/run", b"{}", Host="evil.example")[0] == 403  # another page's
+    assert post(served + "/api/run", b"{}", **{"Content-Type": "text/plain"})[0] == 415
     with urllib.request.urlopen(served + "/api/controls?x=1", timeout=30) as r:
         assert json.loads(r.read())["authority"] == {"cp-air-defence": "central",
                                                      "cp-manpads": "delegated"}
@@ -347,9 +356,6 @@ def test_the_server_validates_requests(served):
 
 
 def test_a_choice_is_computed_once_and_answered_again_at_once():
-    import threading
-    import urllib.request
-
     from iadsim.api import what_if
     from iadsim.reports.server import make_server
 
@@ -358,26 +364,12 @@ def test_a_choice_is_computed_once_and_answered_again_at_once():
     computed = []
     evaluate = w.evaluate
     w.evaluate = lambda choice: computed.append(choice) or evaluate(choice)
-    server = make_server(w, model.scenario, None, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-
-    def post(body: bytes) -> bytes:
-        request = urllib.request.Request(f"http://{host}:{port}/api/run", data=body,
-                                         method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as r:
-            return r.read()
-
-    try:
-        first = post(b'{"fixed": ["orders"]}')
-        assert post(b'{"fixed": ["orders"], "authority": {}}') == first
+    with serving(make_server(w, model.scenario, None, port=0)) as url:
+        first = post(url + "/api/run", b'{"fixed": ["orders"]}')
+        assert post(url + "/api/run", b'{"fixed": ["orders"], "authority": {}}') == first
         assert len(computed) == 1
-        assert post(b'{"fixed": ["connectivity"]}') != first and len(computed) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert post(url + "/api/run", b'{"fixed": ["connectivity"]}') != first
+        assert len(computed) == 2
 
 
 def test_serve_listens_on_loopback_unless_told():

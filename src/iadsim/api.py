@@ -337,15 +337,15 @@ def simulate(model: Model, runs: int, *, seed: int, engine: str = DEFAULT_ENGINE
                 finishing = True  # the folder is released even if summary.json fails
                 store.finish(summary.as_dict() if summary else None)
     except OSError as exc:
-        if store is None:  # not a results folder's write: no folder, or it did not open
-            if out is None:
-                raise
+        if out is None:  # not a results folder's write
+            raise
+        if store is None:
             raise ResultsError(f"{out}: cannot open the results folder "
                                f"({exc.strerror or exc})") from None
         written = False
         with interrupt.deferred(reraise=False):  # what was kept, said whole
-            kept = _summary(info, total) if total.n else None
             if not finishing:
+                kept = _summary(info, total) if total.n else None
                 with contextlib.suppress(OSError):
                     store.finish(kept.as_dict() if kept else None)
                     written = kept is not None
@@ -583,7 +583,7 @@ def report(model: Model, path: str | Path, *, runs: int = 2000, seed: int = 0,
     # the replay is the fast engine's: another engine's median replication, which draws other
     # random numbers, could replay to another outcome
     replayed = results if engine == "vectorized" else \
-        run(model, runs, seed=seed, engine="vectorized")
+        run_engine(model, runs, seed=seed, engine="vectorized", rows=False)
     events = trace(model, int(replayed.replication[representative(replayed)]), seed=seed)
     names = summary_observables(results.info)
     total = Accumulator.of(results, names)

@@ -627,6 +627,7 @@ def sweep_command(
     from iadsim.scenario import ScenarioError
     from iadsim.store import ResultsError
     from iadsim.sweeps import SweepError, SweepInterrupted
+    from iadsim.sweeps.run import task_size
 
     if scheduler and workers > 1:
         raise _fail("give --workers (local processes) or --scheduler (a Dask cluster), not "
@@ -678,7 +679,7 @@ def sweep_command(
               + f") on {escape(report.executor)}, {report.seconds:.1f} s → "
               f"{escape(report.store)}")
     asked = spec.task_replications
-    if asked and min(asked, spec.replications) != report.task_replications:
+    if asked and task_size(spec) != report.task_replications:
         err.print(f"[yellow]note:[/yellow] task_replications {asked:,} not applied: the store's "
                   f"sweep {escape(report.name)} began with tasks of "
                   f"{report.task_replications:,} and keeps them (results do not depend on it; "

@@ -69,7 +69,8 @@ def deferred(reraise: bool = True) -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM, where Python handles them, while a few steps that must happen
     together run (a block counted in the summary and queued for writing), then act on them: raise
     KeyboardInterrupt, or with `reraise` False only record the request (the caller is
-    already stopping). Outside the main thread signals cannot be held: nothing changes."""
+    already stopping, or finishing its last writes). Outside the main thread signals cannot be
+    held: nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

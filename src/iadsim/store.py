@@ -290,7 +290,7 @@ def write_aside(target: str | Path, write: Callable[[str], None]) -> Path:
     Every file iadsim writes goes through here."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                               dir=target.parent if str(target.parent) else ".")
+                               dir=target.parent)
     os.close(fd)
     try:
         write(tmp)

@@ -184,7 +184,9 @@ def _store_views(con: Any, folder: Path, wanted: set[str]) -> None:
 
     check_store(folder)
     empty = "SELECT NULL::VARCHAR AS sweep, NULL::BIGINT AS point WHERE false"
-    files = committed_files(folder, [t for t in (*TABLES, SUMMARY_TABLE) if t in wanted])
+    records = sweeps(folder)
+    files = committed_files(folder, records,
+                            [t for t in (*TABLES, SUMMARY_TABLE) if t in wanted])
     for table in TABLES:
         if table in files:
             _view(con, table, files[table], _READ, empty=empty)
@@ -192,9 +194,6 @@ def _store_views(con: Any, folder: Path, wanted: set[str]) -> None:
         _view(con, SUMMARY_TABLE, files[SUMMARY_TABLE], _READ, empty=empty.replace(
             " WHERE", ", NULL::VARCHAR AS observable, NULL::BIGINT AS runs, NULL::DOUBLE AS "
             "mean, NULL::DOUBLE AS se, NULL::DOUBLE AS ci_low, NULL::DOUBLE AS ci_high WHERE"))
-    if not {"points", "sweeps"} & wanted:
-        return
-    records = sweeps(folder)
     if "points" in wanted:
         points = []
         for s in records:

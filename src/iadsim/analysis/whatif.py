@@ -19,8 +19,10 @@ from iadsim.model import Model
 from iadsim.rules import AUTHORITIES
 from iadsim.tables import ParamTable
 
-OUTCOMES = ("threats_killed", "leakers", "launches[guidance=radar]",
-            "launches[guidance=infrared]")
+OUTCOME_LABELS = {"threats_killed": "threats killed", "leakers": "leakers",
+                  "launches[guidance=radar]": "launches by radar-guided units",
+                  "launches[guidance=infrared]": "launches by infrared units"}
+OUTCOMES = tuple(OUTCOME_LABELS)
 
 
 class WhatIfError(AnalysisError):

@@ -41,9 +41,9 @@ def block_size(structure: CompiledScenario, plan: Any = None, memory: float | No
     the scenario's Plan, if built."""
     from iadsim.engine.vectorized.plan import DEFAULT_MEMORY, Plan
 
-    plan = plan or Plan(structure)
-    plan.check_memory(memory or DEFAULT_MEMORY)
-    return plan.block_size(memory or DEFAULT_MEMORY)
+    plan, budget = plan or Plan(structure), memory or DEFAULT_MEMORY
+    plan.check_memory(budget)
+    return plan.block_size(budget)
 
 
 def check_engine(name: str) -> str:

@@ -382,8 +382,9 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         replications[name] = links[:, i]
     for e, eid in enumerate(info.entity_ids):
         replications[f"destroyed[id={eid}]"] = results.destroyed[:, e]
+    several = len(results.table.points) > 1  # rows share replications: say which row and point
     varying = {}  # the parameters that vary between rows; the others are in the metadata
-    if len(results.table.points) > 1:
+    if several:
         columns = results.table.to_arrow()
         varying = {name: columns[name] for name in columns.column_names[2:]}
     units: dict[str, Any] = {
@@ -395,7 +396,6 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
         units[name] = results.unit_counts[:, i, :].reshape(-1)
     for i, name in enumerate(LINKS):  # the unit's failed passages, by first broken link
         units[name] = results.unit_links[:, :, i].reshape(-1)
-    several = len(results.table.points) > 1  # rows share replications: say which row and point
     if several:
         replications = {"row": np.arange(R), "point": results.table.point, **replications}
         units = {"row": np.repeat(np.arange(R), U), **units}

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.analysis.whatif import OUTCOMES as WHATIF_OUTCOMES
+from iadsim.analysis.whatif import OUTCOME_LABELS
 from iadsim.engine.results import LINKS, Estimate, Results
 from iadsim.reports.map import Coast, scenario_map
 from iadsim.store import write_aside
@@ -22,9 +22,7 @@ from iadsim.store import write_aside
 __all__ = ["LABEL", "OUTCOMES", "build_report", "representative"]
 
 LABEL = "Illustrative figures, not fire-control data"
-OUTCOMES = tuple(zip(WHATIF_OUTCOMES, (  # the what-if page's outcomes, with their labels
-    "threats killed", "leakers", "launches by radar-guided units", "launches by infrared units"),
-    strict=True))
+OUTCOMES = tuple(OUTCOME_LABELS.items())  # the what-if page's outcomes, labelled
 
 
 def representative(results: Results) -> int:

@@ -37,7 +37,9 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
                  ) -> SweepSeries:
     """An observable's estimate at each finished point of a sweep (the store's only sweep if
     `sweep` is None)."""
-    from iadsim.sweeps.store import is_store, sweeps
+    import pyarrow.parquet as pq
+
+    from iadsim.sweeps.store import is_store, points_file, sweeps
 
     if not is_store(folder):
         raise SweepFigureError(f"{folder}: not a sweep store (iadsim sweep --store); a "
@@ -51,10 +53,8 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
     sweep = sweep or names[0]
     if sweep not in names:
         raise SweepFigureError(f"{folder}: no sweep {sweep!r}; sweeps: {', '.join(names)}")
-    con = connect(folder, ["points", "summaries"])
+    con = connect(folder, ["summaries"])
     try:
-        points = con.sql("SELECT * FROM points WHERE sweep = $1 ORDER BY point",
-                         params=[sweep]).to_arrow_table()
         rows = con.sql("SELECT point, runs, mean, ci_low, ci_high FROM summaries "
                        "WHERE sweep = $1 AND observable = $2 ORDER BY point",
                        params=[sweep, observable]).to_arrow_table()
@@ -67,6 +67,7 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
         raise SweepFigureError(f"sweep {sweep!r}: no finished point has {observable!r}" + (
             f"; observables: {', '.join(known)}" if known else
             " (no point is finished yet: rerun the sweep to complete it)"))
+    points = pq.read_table(points_file(folder, sweep))  # the design, in point order
     at = np.searchsorted(points["point"].to_numpy(), rows["point"].to_numpy())
     params = {c: [points[c][int(i)].as_py() for i in at] for c in points.column_names
               if c not in ("sweep", "point") and points[c].null_count < points.num_rows}

@@ -18,7 +18,7 @@ import numpy as np
 
 from iadsim import interrupt
 from iadsim.analysis.summary import Accumulator, summary_observables
-from iadsim.engine import EngineInterrupted, block_size
+from iadsim.engine import block_size
 from iadsim.engine import run as run_engine
 from iadsim.engine.results import run_info
 from iadsim.model import Model
@@ -286,10 +286,9 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
 
     def report() -> SweepReport:
         size = target.task_replications
-        tasks_in_all = sweep.points * -(-sweep.replications // size)  # as tasks_of makes them
         return SweepReport(sweep.name, str(target.folder), sweep.points, sweep.replications,
-                           tasks_in_all, committed, time.monotonic() - start, executor_name,
-                           size)
+                           len(tasks_of(sweep.points, sweep.replications, size)), committed,
+                           time.monotonic() - start, executor_name, size)
 
     client = connect(scheduler) if scheduler else None  # before anything is written
     try:
@@ -337,13 +336,11 @@ def run_sweep(sweep: Sweep, store: str | Path, *, workers: int = 1,
                 interrupt.check()
             executor.close()
         return report()
-    except (KeyboardInterrupt, EngineInterrupted):
+    except BaseException as exc:
         if executor is not None:
             executor.close(now=True)
-        raise SweepInterrupted(report()) from None
-    except BaseException:
-        if executor is not None:
-            executor.close(now=True)
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, or an engine stopped by it
+            raise SweepInterrupted(report()) from None
         raise
     finally:
         target.close()
@@ -384,7 +381,7 @@ def _completed(executor: Any, tasks: Iterable[tuple[int, int, int]], window: int
             point, first, runs = running.pop(future)
             try:
                 out = future.result()
-            except (KeyboardInterrupt, EngineInterrupted):
+            except KeyboardInterrupt:  # an engine's EngineInterrupted too
                 raise
             except Exception as exc:  # noqa: BLE001 (a worker's error, for the user)
                 raise SweepError(f"task point {point}, replications {first}…{first + runs - 1} "

@@ -114,7 +114,7 @@ class SweepStore:
             self.task_replications = task_replications
             self.sweep_dir.mkdir(parents=True, exist_ok=True)
             write_json(recorded, {**definition, "digest": digest,
-                                        "task_replications": task_replications})
+                                  "task_replications": task_replications})
 
     def _remove_sweep(self) -> None:
         """Remove this sweep: its record folder is renamed away first (one step: from then on
@@ -269,14 +269,15 @@ def points_file(folder: str | Path, name: str) -> Path:
     return Path(folder) / SWEEPS / name / "points.parquet"
 
 
-def committed_files(folder: str | Path, tables: Iterable[str]) -> dict[str, list[Path]]:
-    """The files of each table that commit records name, over every sweep of the store (the
-    records read once for all the tables); for `summaries`, the summaries of every sweep's
-    finished points."""
+def committed_files(folder: str | Path, records: Iterable[Mapping[str, Any]],
+                    tables: Iterable[str]) -> dict[str, list[Path]]:
+    """The files of each table that commit records name, over the sweeps of these records
+    (`sweeps(folder)`; each task record read once for all the tables); for `summaries`, the
+    summaries of each sweep's finished points."""
     folder = Path(folder)
     out: dict[str, list[Path]] = {t: [] for t in tables}
     named = [t for t in out if t != SUMMARY_TABLE]
-    for sweep in sweeps(folder):
+    for sweep in records:
         if SUMMARY_TABLE in out:
             out[SUMMARY_TABLE] += sorted((folder / SUMMARY_TABLE / f"sweep={sweep['name']}")
                                          .glob("point=*/summary.parquet"))
