@@ -3,6 +3,7 @@ numbers, and clear errors for bad paths and values."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 import iadsim
 from iadsim.cli import app
 from iadsim.engine import run
+from iadsim.engine.results import LINKS
 from iadsim.model import compile_scenario
 from iadsim.params import ParameterError
 from iadsim.scenario import ScenarioError, builtin_scenarios
@@ -385,6 +387,21 @@ def test_results_of_several_points_say_which_row_and_point(model):
     assert tables["replications"]["point"].to_pylist() == [0, 1, 0, 1]
     one_point = run(model, 4, seed=1).tables()
     assert "row" not in one_point["threats"].column_names
+
+
+def test_label_columns_hold_the_names_and_an_index_out_of_range_is_refused():
+    model = iadsim.load("caracas-2026")
+    results = run(model, 60, seed=2)
+    threats, info = results.tables()["threats"].to_pydict(), results.info
+    killer, deepest = results.threat_rows["killer"], results.threat_rows["deepest_link"]
+    assert threats["killer"] == [info.unit_ids[k] if k >= 0 else "" for k in killer]
+    assert threats["deepest_link"] == [LINKS[k] if k >= 0 else "" for k in deepest]
+    assert {"", info.unit_ids[0]} <= set(threats["killer"])  # both kinds of row are checked
+    passages = results.passage_rows
+    wrong = dataclasses.replace(results, passage_rows={
+        **passages, "unit": passages["unit"] + len(info.unit_ids)})
+    with pytest.raises(IndexError, match="outside"):  # never a file of undecodable labels
+        wrong.tables()
 
 
 def test_an_override_that_acts_on_nothing_is_reported_at_its_line(tmp_path):
