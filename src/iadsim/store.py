@@ -39,6 +39,7 @@ STORE_MARK = "store.json"  # marks a sweep store (iadsim.sweeps.store): never a 
 PART_BYTES = 64 << 20  # a part is committed once its tables hold this much (in memory) …
 ROW_GROUP_ROWS = 1 << 20  # rows per Parquet row group, whatever the blocks were
 WRITE_BATCH_ROWS = 1 << 16  # rows Parquet encodes at a time (its default, 1,024, costs 6% more)
+WRITE_BUFFER_BYTES = 1 << 18  # bytes gathered before each write to a file
 PART_SECONDS = 5.0  # … or at least this often, while blocks finish
 
 
@@ -166,9 +167,9 @@ class ResultsStore:
         written: list[Path] = []
         try:
             for table in TABLES:
-                data = parquet_bytes(pa.concat_tables([p[table] for p in self._pending]))
+                data = pa.concat_tables([p[table] for p in self._pending])
                 written.append(write_aside(self.folder / table / f"{name}.parquet",
-                                           lambda tmp, data=data: Path(tmp).write_bytes(data)))
+                                           lambda tmp, data=data: _write_parquet(data, tmp)))
             record = {"name": name, "ranges": self._ranges, "state": dict(state)}
             written.append(self._write_json(f"{COMMITS}/{name}.json", record))
         except BaseException:
@@ -204,21 +205,33 @@ def part_records(folder: Path) -> list[dict[str, Any]]:
 
 
 def parquet_bytes(table: Any) -> bytes:
-    """A table as the bytes of a Parquet file, as every table of results is written: in row
-    groups of ROW_GROUP_ROWS; labels dictionary-encoded as they come, and the replication (runs
-    of equal values); other numbers are not (trying costs more than it saves); statistics on the
-    replication only (what a reader filters on). Encoded in memory, to be written at once:
-    pyarrow writing a file itself makes a system call per page and per page header (about 10%
-    more CPU)."""
+    """A table as the bytes of a Parquet file written as `_write_parquet` writes it (a worker
+    encodes its rows; the process that owns the folder only writes them down)."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    _write_parquet(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _write_parquet(table: Any, target: Any) -> None:
+    """One table as Parquet (to a file name or an Arrow stream), in row groups of
+    ROW_GROUP_ROWS: labels dictionary-encoded as they come, and the replication (runs of equal
+    values); other numbers are not (trying costs more than it saves); statistics on the
+    replication only (what a reader filters on). A file is written through a buffer: pyarrow
+    writing it itself makes a system call per page and per page header (10% more CPU)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     keyed = [c for c in ("replication",) if c in table.column_names]
     labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, row_group_size=ROW_GROUP_ROWS, use_dictionary=labels + keyed,
-                   write_statistics=keyed, write_batch_size=WRITE_BATCH_ROWS)
-    return sink.getvalue().to_pybytes()
+    with contextlib.ExitStack() as stack:
+        if isinstance(target, str | Path):
+            target = stack.enter_context(pa.output_stream(str(target), compression=None,
+                                                          buffer_size=WRITE_BUFFER_BYTES))
+        pq.write_table(table, target, row_group_size=ROW_GROUP_ROWS,
+                       use_dictionary=labels + keyed, write_statistics=keyed,
+                       write_batch_size=WRITE_BATCH_ROWS)
 
 
 def check_folder(folder: str | Path) -> Path:
