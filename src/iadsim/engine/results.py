@@ -400,16 +400,14 @@ def _arrow_tables(results: Results) -> dict[str, Any]:
     if several:
         replications = {"row": np.arange(R), "point": results.table.point, **replications}
         units = {"row": np.repeat(np.arange(R), U), **units}
-    threats: dict[str, Any] = {"replication": np.take(results.replication,
-                                                      results.threat_rows["row"]),
+    threats: dict[str, Any] = {"replication": results.replication[results.threat_rows["row"]],
                                **results.threat_rows}
     if not several:
         threats.pop("row")
     threats["flight"] = _labels(info.flight_ids, threats["flight"])
     threats["killer"] = _labels((*info.unit_ids, ""), threats["killer"])
     threats["deepest_link"] = _labels((*LINKS, ""), threats["deepest_link"])
-    passages: dict[str, Any] = {"replication": np.take(results.replication,
-                                                       results.passage_rows["row"]),
+    passages: dict[str, Any] = {"replication": results.replication[results.passage_rows["row"]],
                                 **results.passage_rows}
     if not several:
         passages.pop("row")
