@@ -83,7 +83,7 @@ class ResultsStore:
                 raise ResultsError(f"{self.folder}: holds another run ({', '.join(changed)} "
                                    "differ): --resume continues the same run; use "
                                    "--overwrite to replace it")
-            records = self._records()
+            records = part_records(self.folder)
             self._clear_uncommitted({r["name"] for r in records})
             done = sum(hi - lo for r in records for lo, hi in r["ranges"])
             if done > self.manifest["runs"]:
@@ -103,9 +103,6 @@ class ResultsStore:
     def holds_results(self) -> bool:
         return any((self.folder / n).exists() for n in (MANIFEST, SUMMARY, COMMITS, *TABLES)) \
             or any((self.folder / f"{t}.parquet").exists() for t in TABLES)
-
-    def _records(self) -> list[dict[str, Any]]:
-        return part_records(self.folder)
 
     def _clear_uncommitted(self, names: set[str]) -> None:
         """Remove table parts without a commit record, and files left written aside."""
@@ -169,7 +166,7 @@ class ResultsStore:
             for table in TABLES:
                 data = pa.concat_tables([p[table] for p in self._pending])
                 written.append(write_aside(self.folder / table / f"{name}.parquet",
-                                           lambda tmp, data=data: _write_parquet(data, tmp)))
+                                           lambda tmp, data=data: _parquet_file(data, tmp)))
             record = {"name": name, "ranges": self._ranges, "state": dict(state)}
             written.append(self._write_json(f"{COMMITS}/{name}.json", record))
         except BaseException:
@@ -214,25 +211,28 @@ def parquet_bytes(table: Any) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _write_parquet(table: Any, target: Any) -> None:
-    """One table as Parquet (to a file name or an Arrow stream), in row groups of
-    ROW_GROUP_ROWS: labels dictionary-encoded as they come, and the replication (runs of equal
-    values); other numbers are not (trying costs more than it saves); statistics on the
-    replication only (what a reader filters on). A file is written through a buffer: pyarrow
-    writing it itself makes a system call per page and per page header (10% to 45% more CPU
-    than the encoding, as measured)."""
+def _write_parquet(table: Any, sink: Any) -> None:
+    """One table as Parquet to an Arrow stream, in row groups of ROW_GROUP_ROWS: labels
+    dictionary-encoded as they come, and the replication (runs of equal values); other numbers
+    are not (trying costs more than it saves); statistics on the replication only (what a
+    reader filters on)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     keyed = [c for c in ("replication",) if c in table.column_names]
     labels = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
-    with contextlib.ExitStack() as stack:
-        if isinstance(target, str | Path):
-            target = stack.enter_context(pa.output_stream(str(target), compression=None,
-                                                          buffer_size=WRITE_BUFFER_BYTES))
-        pq.write_table(table, target, row_group_size=ROW_GROUP_ROWS,
-                       use_dictionary=labels + keyed, write_statistics=keyed,
-                       write_batch_size=WRITE_BATCH_ROWS)
+    pq.write_table(table, sink, row_group_size=ROW_GROUP_ROWS, use_dictionary=labels + keyed,
+                   write_statistics=keyed, write_batch_size=WRITE_BATCH_ROWS)
+
+
+def _parquet_file(table: Any, path: str) -> None:
+    """One table as a Parquet file, written through a buffer: pyarrow writing the file itself
+    makes a system call per page and per page header (10% to 45% more CPU than the encoding,
+    as measured)."""
+    import pyarrow as pa
+
+    with pa.output_stream(path, compression=None, buffer_size=WRITE_BUFFER_BYTES) as sink:
+        _write_parquet(table, sink)
 
 
 def check_folder(folder: str | Path) -> Path:

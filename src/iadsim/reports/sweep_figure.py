@@ -70,7 +70,7 @@ def sweep_series(folder: str | Path, observable: str, sweep: str | None = None
     points = pq.read_table(points_file(folder, sweep))  # the design, in point order
     at = np.searchsorted(points["point"].to_numpy(), rows["point"].to_numpy())
     params = {c: [points[c][int(i)].as_py() for i in at] for c in points.column_names
-              if c not in ("sweep", "point") and points[c].null_count < points.num_rows}
+              if c != "point" and points[c].null_count < points.num_rows}
     return SweepSeries(sweep, observable, params, rows["mean"].to_numpy(),
                        rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy(),
                        int(rows["runs"].to_numpy().min()))
